@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.ts';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Reads a variable with `schema`, treating an empty one as unset, as `.env` files leave them. */
+function variable<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema);
+}
+
+const integer = (min: number, max: number, what: string) =>
+  z.coerce
+    .number({ error: `expects ${what}` })
+    .int({ error: `expects ${what}` })
+    .min(min, { error: `expects ${what}` })
+    .max(max, { error: `expects ${what}` });
+
+const boolean = z
+  .enum(['true', 'false', '1', '0'], { error: 'expects true or false' })
+  .transform((value) => value === 'true' || value === '1');
+
+const databaseUrl = z.string().refine(
+  (value) => {
+    if (!URL.canParse(value)) return false;
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.host !== '';
+  },
+  { error: 'expects a URL of the form postgres://user:password@host:port/database' },
+);
+
+/** The environment variables Kai reads, with their defaults and what each expects. */
+export const envSchema = z.object({
+  HOST: variable(z.string().default(DEFAULTS.HOST)),
+  PORT: variable(integer(0, 65_535, 'a TCP port between 0 and 65535').default(DEFAULTS.PORT)),
+  LOG_LEVEL: variable(
+    z
+      .enum(LOG_LEVELS, { error: `expects one of ${LOG_LEVELS.join(', ')}` })
+      .default(DEFAULTS.LOG_LEVEL),
+  ),
+  DATABASE_URL: variable(databaseUrl.optional()),
+  DATABASE_POOL_MAX: variable(
+    integer(1, 1000, 'a whole number of connections from 1 to 1000').default(
+      DEFAULTS.DATABASE_POOL_MAX,
+    ),
+  ),
+  DATABASE_CONNECT_TIMEOUT_MS: variable(
+    integer(100, 600_000, 'milliseconds from 100 to 600000').default(
+      DEFAULTS.DATABASE_CONNECT_TIMEOUT_MS,
+    ),
+  ),
+  DATABASE_PREPARE: variable(boolean.optional()),
+  KAI_DATA_DIR: variable(z.string().default(DEFAULTS.KAI_DATA_DIR)),
+  SHUTDOWN_TIMEOUT_MS: variable(
+    integer(0, 3_600_000, 'milliseconds from 0 to 3600000').default(DEFAULTS.SHUTDOWN_TIMEOUT_MS),
+  ),
+});
+
+export type Env = z.infer<typeof envSchema>;

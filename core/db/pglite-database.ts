@@ -1,0 +1,65 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type { Database, Queryable } from './database.ts';
+
+export interface PgliteDatabaseOptions {
+  /** Folder holding the database files; omitted, the database lives in memory. */
+  dataDir?: string;
+  /** A tarball from `dumpPglite` to start from, as tests do to skip migrating each time. */
+  loadDataDir?: Blob;
+}
+
+/** The PGlite driver plus what only an embedded database can do. */
+export interface PgliteDatabase extends Database {
+  readonly driver: 'pglite';
+  /** Writes the whole database as a tarball, to be loaded with `loadDataDir`. */
+  dump(): Promise<Blob>;
+}
+
+/**
+ * The embedded driver: Postgres compiled to WebAssembly, in this process, with pgvector.
+ *
+ * Limitation: PGlite runs one statement and one transaction at a time; concurrent callers
+ * wait their turn, so concurrency is only meaningful on the server driver.
+ */
+export async function createPgliteDatabase(
+  options: PgliteDatabaseOptions = {},
+): Promise<PgliteDatabase> {
+  const pg = await PGlite.create({
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
+    extensions: { vector },
+  });
+
+  const queryableOf = (client: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+    async query<Row extends object>(text: string, params: readonly unknown[] = []) {
+      const result = await client.query<Row>(text, params as unknown[]);
+      return result.rows;
+    },
+    async exec(script: string) {
+      await client.exec(script);
+    },
+  });
+
+  return {
+    driver: 'pglite',
+    ...queryableOf(pg),
+
+    transaction: (work) => pg.transaction((tx) => work(queryableOf(tx))),
+
+    async listen(channel, onPayload) {
+      const unlisten = await pg.listen(channel, onPayload);
+      return () => unlisten();
+    },
+
+    async notify(channel, payload) {
+      await pg.query('select pg_notify($1, $2)', [channel, payload]);
+    },
+
+    async close() {
+      if (!pg.closed) await pg.close();
+    },
+
+    dump: async () => await pg.dumpDataDir('gzip'),
+  };
+}

@@ -1,0 +1,71 @@
+// `npm start`: the whole of Kai in one process on embedded defaults. The Hono app on a Node
+// server, the migrations, the worker pool and, without DATABASE_URL, PGlite under KAI_DATA_DIR.
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../core/config/load-config.ts';
+import type { Database } from '../core/db/database.ts';
+import { loadMigrations } from '../core/db/migrations/load-migrations.ts';
+import { runMigrations } from '../core/db/migrations/run-migrations.ts';
+import { openDatabase } from '../core/db/open-database.ts';
+import { StartupError } from '../core/errors.ts';
+import { createApp } from '../core/http/app.ts';
+import { handleShutdownSignals } from '../core/lifecycle/shutdown-signals.ts';
+import { createLogger } from '../core/logging/logger.ts';
+import { createWorkerPool, type WorkerPool } from '../gpu-pool/worker-pool.ts';
+import { loadDotenv } from './lib/load-dotenv.ts';
+import { type NodeServer, serveNode } from './lib/serve-node.ts';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../supabase/migrations', import.meta.url));
+
+/** What has started so far, stopped in reverse order by a drain or a failed start-up. */
+const started: { db?: Database; server?: NodeServer; pool?: WorkerPool } = {};
+const readiness = { migrations: false, pool: false };
+let stopping = false;
+
+async function stopAll(): Promise<void> {
+  stopping = true;
+  readiness.pool = false;
+  await started.server?.close();
+  await started.pool?.drain();
+  await started.db?.close();
+}
+
+async function main(): Promise<void> {
+  loadDotenv();
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.log.level });
+
+  // Installed first, so that a signal during start-up drains what has started so far.
+  const shutdown = handleShutdownSignals({
+    logger,
+    timeoutMs: config.shutdown.timeoutMs,
+    drain: stopAll,
+  });
+
+  const db = await openDatabase(config.database, logger, (error) => {
+    logger.error({ err: error }, 'the data dir lock was lost');
+    shutdown('data dir lock lost');
+  });
+  started.db = db;
+
+  const app = createApp({ db, logger, readiness: () => readiness });
+  started.server = await serveNode(app, config.http);
+  logger.info({ url: started.server.url }, `Kai listening on ${started.server.url}`);
+
+  const run = await runMigrations(db, await loadMigrations(MIGRATIONS_DIR), logger);
+  readiness.migrations = true;
+  if (stopping) return;
+
+  started.pool = createWorkerPool({ db, logger });
+  await started.pool.start();
+  readiness.pool = !stopping;
+  logger.info({ migrationsApplied: run.applied.length }, 'Kai is ready');
+}
+
+main().catch(async (error: unknown) => {
+  // One line for the operator; a stack only where the failure is not a known start-up error.
+  if (error instanceof StartupError) process.stderr.write(`${error.message}\n`);
+  else process.stderr.write(`Kai failed to start: ${(error as Error).stack ?? String(error)}\n`);
+
+  await stopAll().catch(() => {});
+  process.exit(1);
+});
