@@ -19,7 +19,10 @@ async function main(): Promise<void> {
 
   try {
     const run = await runMigrations(db, await loadMigrations(MIGRATIONS_DIR), logger);
-    logger.info({ applied: run.applied, alreadyApplied: run.alreadyApplied }, 'database is up to date');
+    logger.info(
+      { applied: run.applied, alreadyApplied: run.alreadyApplied },
+      'database is up to date',
+    );
   } finally {
     await db.close();
   }

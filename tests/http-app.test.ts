@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KaiError } from '../core/errors.ts';
-import type { Readiness } from '../core/http/health-routes.ts';
 import { createApp } from '../core/http/app.ts';
+import type { Readiness } from '../core/http/health-routes.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 

@@ -32,7 +32,9 @@ describe('the jobs table under RLS', () => {
     const aliceJob = await insertJob(alice);
     const bobJob = await insertJob(bob);
 
-    const seenByAlice = await asUser(db, alice, (tx) => tx.query<{ id: string }>('select id from jobs'));
+    const seenByAlice = await asUser(db, alice, (tx) =>
+      tx.query<{ id: string }>('select id from jobs'),
+    );
     const bobByAlice = await asUser(db, alice, (tx) =>
       tx.query('select id from jobs where id = $1', [bobJob]),
     );
@@ -139,10 +141,42 @@ describe('the jobs table', () => {
     await unlisten();
 
     expect(mine()).toEqual([
-      { op: 'insert', id, type: 'texture.embed', ownerId: alice, status: 'queued', progress: 0, progressMessage: null },
-      { op: 'update', id, type: 'texture.embed', ownerId: alice, status: 'running', progress: 0, progressMessage: null },
-      { op: 'update', id, type: 'texture.embed', ownerId: alice, status: 'running', progress: 40, progressMessage: 'tiles' },
-      { op: 'update', id, type: 'texture.embed', ownerId: alice, status: 'completed', progress: 100, progressMessage: 'tiles' },
+      {
+        op: 'insert',
+        id,
+        type: 'texture.embed',
+        ownerId: alice,
+        status: 'queued',
+        progress: 0,
+        progressMessage: null,
+      },
+      {
+        op: 'update',
+        id,
+        type: 'texture.embed',
+        ownerId: alice,
+        status: 'running',
+        progress: 0,
+        progressMessage: null,
+      },
+      {
+        op: 'update',
+        id,
+        type: 'texture.embed',
+        ownerId: alice,
+        status: 'running',
+        progress: 40,
+        progressMessage: 'tiles',
+      },
+      {
+        op: 'update',
+        id,
+        type: 'texture.embed',
+        ownerId: alice,
+        status: 'completed',
+        progress: 100,
+        progressMessage: 'tiles',
+      },
     ]);
   });
 });

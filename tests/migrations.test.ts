@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Migration, loadMigrations } from '../core/db/migrations/load-migrations.ts';
+import { loadMigrations, type Migration } from '../core/db/migrations/load-migrations.ts';
 import { runMigrations } from '../core/db/migrations/run-migrations.ts';
 import { StartupError } from '../core/errors.ts';
 import { createLogger } from '../core/logging/logger.ts';
