@@ -140,43 +140,14 @@ describe('the jobs table', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     await unlisten();
 
-    expect(mine()).toEqual([
-      {
-        op: 'insert',
-        id,
-        type: 'texture.embed',
-        ownerId: alice,
-        status: 'queued',
-        progress: 0,
-        progressMessage: null,
-      },
-      {
-        op: 'update',
-        id,
-        type: 'texture.embed',
-        ownerId: alice,
-        status: 'running',
-        progress: 0,
-        progressMessage: null,
-      },
-      {
-        op: 'update',
-        id,
-        type: 'texture.embed',
-        ownerId: alice,
-        status: 'running',
-        progress: 40,
-        progressMessage: 'tiles',
-      },
-      {
-        op: 'update',
-        id,
-        type: 'texture.embed',
-        ownerId: alice,
-        status: 'completed',
-        progress: 100,
-        progressMessage: 'tiles',
-      },
-    ]);
+    const base = { id, type: 'texture.embed', ownerId: alice, queue: 'batch', model: null };
+    expect(mine()).toEqual(
+      [
+        { ...base, op: 'insert', status: 'queued', progress: 0, progressMessage: null },
+        { ...base, op: 'update', status: 'running', progress: 0, progressMessage: null },
+        { ...base, op: 'update', status: 'running', progress: 40, progressMessage: 'tiles' },
+        { ...base, op: 'update', status: 'completed', progress: 100, progressMessage: 'tiles' },
+      ].map((change) => ({ ...change, cancelRequested: false })),
+    );
   });
 });

@@ -6,8 +6,12 @@ export interface JobChange {
   op: 'insert' | 'update';
   id: string;
   type: string;
+  queue: string;
+  model: string | null;
   ownerId: string | null;
   status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'dead';
   progress: number;
   progressMessage: string | null;
+  /** A cancellation was asked for while the job runs; its handler's AbortSignal fires. */
+  cancelRequested: boolean;
 }

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Queryable } from '../db/database.ts';
+import { type Job, type JobRow, jobFromRow } from './job.ts';
+import { IdempotencyConflictError } from './queue-errors.ts';
+
+/** What a caller asks to run. Only `type` and `payload` are required. */
+export interface JobSpec {
+  type: string;
+  payload: unknown;
+  ownerId?: string | null;
+  /** The queue class, from `KAI_QUEUES`; the caller checks it exists. */
+  queue: string;
+  /** The model the handler runs; claims group by it so a batch fills. */
+  model?: string | null;
+  /** Higher runs first within a class. */
+  priority?: number;
+  /** Run no earlier than this many milliseconds from now. */
+  runAfterMs?: number;
+  maxAttempts?: number;
+  timeoutMs?: number | null;
+  /** Same owner, key and request: the existing job; same key, other request: a conflict. */
+  idempotencyKey?: string | null;
+}
+
+export interface EnqueueResult {
+  job: Job;
+  /** False when an idempotency key matched an existing job, which is returned instead. */
+  created: boolean;
+}
+
+const INSERT_JOBS = `
+  insert into public.jobs (
+    id, type, payload, owner_id, queue, model, priority, run_at, max_attempts, timeout_ms,
+    idempotency_key
+  )
+  select s.id, s.type, s.payload, s.owner_id, s.queue, s.model, coalesce(s.priority, 0),
+         now() + coalesce(s.run_after_ms, 0) * interval '1 millisecond',
+         coalesce(s.max_attempts, 3), s.timeout_ms, s.idempotency_key
+  from jsonb_to_recordset($1::jsonb) as s(
+    id uuid, type text, payload jsonb, owner_id uuid, queue text, model text, priority int,
+    run_after_ms bigint, max_attempts int, timeout_ms int, idempotency_key text
+  )
+  on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
+  returning *`;
+
+const FIND_BY_KEYS = `
+  select j.* from public.jobs j
+  join jsonb_to_recordset($1::jsonb) as k(owner_id uuid, idempotency_key text)
+    on j.owner_id is not distinct from k.owner_id and j.idempotency_key = k.idempotency_key`;
+
+/**
+ * Enqueues jobs in one statement, in the caller's transaction when given one (the job then
+ * exists exactly when the caller's change commits). Results come back in the order of `specs`.
+ * An idempotency key already used with the same type and payload returns that job; with a
+ * different one it throws `IdempotencyConflictError` and nothing of the call is enqueued when
+ * run in a transaction.
+ */
+export async function enqueueJobs(
+  db: Queryable,
+  specs: readonly JobSpec[],
+): Promise<EnqueueResult[]> {
+  if (specs.length === 0) return [];
+
+  // Ids are chosen here so that each result is matched to its spec whatever the row order.
+  const rows = specs.map((s) => ({
+    id: randomUUID(),
+    type: s.type,
+    payload: s.payload,
+    owner_id: s.ownerId ?? null,
+    queue: s.queue,
+    model: s.model ?? null,
+    priority: s.priority ?? null,
+    run_after_ms: s.runAfterMs ?? null,
+    max_attempts: s.maxAttempts ?? null,
+    timeout_ms: s.timeoutMs ?? null,
+    idempotency_key: s.idempotencyKey ?? null,
+  }));
+  const inserted = new Map<string, JobRow>();
+  for (const row of await db.query<JobRow>(INSERT_JOBS, [rows])) inserted.set(row.id, row);
+
+  // A keyed spec that inserted nothing met an existing job: look those up by their keys.
+  const keyOf = (ownerId: string | null, key: string | null) => `${ownerId ?? ''}\u0000${key}`;
+  const existing = new Map<string, JobRow>();
+  const skipped = rows.filter((r) => !inserted.has(r.id));
+  if (skipped.length > 0) {
+    const found = await db.query<JobRow>(FIND_BY_KEYS, [
+      skipped.map((r) => ({ owner_id: r.owner_id, idempotency_key: r.idempotency_key })),
+    ]);
+    for (const row of found) existing.set(keyOf(row.owner_id, row.idempotency_key), row);
+  }
+
+  return rows.map((request, i) => {
+    const row = inserted.get(request.id);
+    if (row) return { job: jobFromRow(row), created: true };
+
+    const key = request.idempotency_key as string;
+    const match = existing.get(keyOf(request.owner_id, key));
+    if (!match) throw new Error(`The job with idempotency key ${key} vanished while enqueuing.`);
+    const spec = specs[i] as JobSpec;
+    const samePayload = isDeepStrictEqual(match.payload, JSON.parse(JSON.stringify(spec.payload)));
+    if (match.type !== spec.type || !samePayload) throw new IdempotencyConflictError(key, match.id);
+    return { job: jobFromRow(match), created: false };
+  });
+}
+
+/** Enqueues one job; see `enqueueJobs`. */
+export async function enqueueJob(db: Queryable, spec: JobSpec): Promise<EnqueueResult> {
+  const [result] = await enqueueJobs(db, [spec]);
+  if (!result) throw new Error('enqueueJobs returned no result for one spec.');
+  return result;
+}
