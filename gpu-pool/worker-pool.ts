@@ -1,51 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Database } from '../core/db/database.ts';
 import { JOB_EVENTS_CHANNEL, type JobChange } from '../core/jobs/job-events.ts';
 import type { Logger } from '../core/logging/logger.ts';
+import { claimJobs } from '../core/queue/claim-jobs.ts';
+import type { ClaimedJob } from '../core/queue/job.ts';
+import { type Lease, renewLeases } from '../core/queue/lease.ts';
+import { type QueueClasses, syncQueueClasses } from '../core/queue/queue-classes.ts';
+import { type RetryBackoff, releaseJobs } from '../core/queue/settle-jobs.ts';
+import { PoolAbort } from './abort-reasons.ts';
+import { BatchWindows } from './batch-windows.ts';
+import type { JobHandler } from './handlers/handler.ts';
+import { NO_METRICS, type PoolMetrics } from './pool-metrics.ts';
+import { type ModelProvider, NO_MODELS } from './pool-model.ts';
+import { type HeldJob, runBatch } from './run-batch.ts';
 
 export interface WorkerPoolOptions {
   db: Database;
   logger: Logger;
+  handlers: readonly JobHandler[];
+  models?: ModelProvider;
+  queueClasses: QueueClasses;
+  leaseMs: number;
+  retry: RetryBackoff;
+  /** Jobs this process holds at once, over all batches. */
+  concurrency: number;
+  /** The largest claim, and so the largest batch. */
+  batchSizeLimit: number;
+  /** Claims also run this often, for retries coming due and missed notifications. */
+  pollIntervalMs: number;
+  workerId?: string;
+  metrics?: PoolMetrics;
 }
 
-/** The GPU worker pool's lifecycle, shared by `npm run pool` and `npm start`. */
+/** The GPU worker pool, shared by `npm run pool` and `npm start`. */
 export interface WorkerPool {
-  /** Subscribes to job changes; resolves once the pool is ready to take work. */
+  readonly workerId: string;
+  /** Syncs the queue classes, subscribes to job changes and starts claiming. */
   start(): Promise<void>;
   isReady(): boolean;
-  /** Stops taking work and lets running work finish; resolves when nothing runs. */
+  /** Jobs held now: running or waiting in a batch window. */
+  heldCount(): number;
+  /**
+   * Stops claiming, puts jobs that have not started back in the queue and resolves when the
+   * running ones have settled. Bound its time from outside; `stopNow` ends what is left.
+   */
   drain(): Promise<void>;
+  /** Aborts every running job without writing anything; their leases expire and they rerun. */
+  stopNow(): void;
 }
 
 /**
- * Creates the pool. It wakes on the jobs table's notifications rather than polling.
- *
- * Limitation: this is the pool's lifecycle only (subscribe, readiness, drain); it claims and
- * runs no jobs until the queue's claim, lease and handler registry are built on it.
+ * Creates the pool: it wakes on the jobs table's notifications (and a slow poll), claims jobs
+ * of the types it has handlers and ready models for, forms batches per model within the
+ * model's max queue delay, heartbeats every lease it holds, and settles each job with its
+ * fencing token. A failing handler, a lost lease or a database hiccup fails at most the jobs
+ * concerned, never the pool.
  */
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
-  const logger = options.logger.child({ component: 'pool' });
-  let unlisten: (() => Promise<void>) | undefined;
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const logger = options.logger.child({ workerId });
+  const metrics = options.metrics ?? NO_METRICS;
+  const models = options.models ?? NO_MODELS;
+  const handlers = new Map(options.handlers.map((h) => [h.jobType.type, h]));
+  const stopping = new AbortController();
+
+  const held = new Map<string, HeldJob>();
+  const running = new Set<Promise<void>>();
   let ready = false;
+  let draining = false;
+  let claiming = false;
+  let claimAgain = false;
+  let unlisten: (() => Promise<void>) | undefined;
+  const timers: NodeJS.Timeout[] = [];
+
+  const leaseOf = (job: ClaimedJob): Lease => ({ jobId: job.id, leaseToken: job.leaseToken });
+
+  const batchContext = {
+    db: options.db,
+    logger,
+    metrics,
+    retry: options.retry,
+    stopSignal: stopping.signal,
+  };
+
+  // Runs a batch and lets go of its jobs once each is settled.
+  const run = (handler: JobHandler, batch: HeldJob[], model: unknown) => {
+    const done = runBatch(batchContext, handler, batch, model).finally(() => {
+      for (const entry of batch) {
+        if (held.get(entry.job.id) === entry) held.delete(entry.job.id);
+      }
+      running.delete(done);
+      wake();
+    });
+    running.add(done);
+  };
+
+  const windows = new BatchWindows((type, batch) => {
+    const handler = handlers.get(type);
+    const model = handler?.jobType.model ? models.get(handler.jobType.model) : undefined;
+    if (handler) run(handler, batch, model?.instance);
+  });
+
+  // The types worth claiming: a handler, and a ready model where the type needs one.
+  const claimableTypes = () =>
+    [...handlers.values()]
+      .filter((h) => h.jobType.model === null || models.get(h.jobType.model) !== undefined)
+      .map((h) => h.jobType.type);
+
+  const accept = (jobs: ClaimedJob[]) => {
+    for (const job of jobs) {
+      // Claimed again while an older attempt still runs here: that attempt's lease is gone.
+      const previous = held.get(job.id);
+      if (previous) {
+        metrics.leaseLost();
+        previous.controller.abort(new PoolAbort('lease_lost'));
+      }
+
+      const entry: HeldJob = { job, controller: new AbortController(), started: false };
+      held.set(job.id, entry);
+
+      const handler = handlers.get(job.type);
+      const modelName = handler?.jobType.model;
+      const model = modelName ? models.get(modelName) : undefined;
+      if (!handler || (modelName && !model)) {
+        // The model went away between the claim and now; the job goes back untouched.
+        held.delete(job.id);
+        void releaseJobs(options.db, [leaseOf(job)]).catch((error: unknown) => {
+          logger.warn(
+            { err: error, jobId: job.id },
+            'could not release a job; its lease will expire',
+          );
+        });
+        continue;
+      }
+
+      if (model) windows.add(job.type, entry, model.batchSize, model.maxQueueDelayMs);
+      else run(handler, [entry], undefined);
+    }
+  };
+
+  const claimLoop = async () => {
+    while (!draining) {
+      const free = options.concurrency - held.size;
+      const types = claimableTypes();
+      if (free <= 0 || types.length === 0) return;
+
+      const limit = Math.min(free, options.batchSizeLimit);
+      const jobs = await claimJobs(options.db, {
+        workerId,
+        types,
+        limit,
+        leaseMs: options.leaseMs,
+      });
+      if (jobs.length === 0) return;
+
+      metrics.claimed(jobs[0]?.queue ?? 'unknown', jobs.length);
+      logger.debug({ count: jobs.length, queue: jobs[0]?.queue }, 'claimed');
+      accept(jobs);
+    }
+  };
+
+  // Coalesces wake-ups: one claim loop at a time, run once more if woken meanwhile.
+  function wake(): void {
+    if (draining || !ready) return;
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+
+    claiming = true;
+    claimAgain = false;
+    claimLoop()
+      .catch((error: unknown) =>
+        logger.error({ err: error }, 'claim failed; retrying on next wake'),
+      )
+      .finally(() => {
+        claiming = false;
+        if (claimAgain) wake();
+      });
+  }
+
+  const heartbeat = async () => {
+    const leases = [...held.values()].map((entry) => leaseOf(entry.job));
+    if (leases.length === 0) return;
+
+    const renewed = await renewLeases(options.db, leases, options.leaseMs);
+    for (const lease of leases) {
+      const entry = held.get(lease.jobId);
+      if (!entry || renewed.has(lease.jobId)) continue;
+      metrics.leaseLost();
+      logger.warn({ jobId: lease.jobId }, 'lease lost; the job is no longer this worker’s');
+      entry.controller.abort(new PoolAbort('lease_lost'));
+      if (!entry.started && windows.remove(entry.job.type, entry.job.id)) held.delete(entry.job.id);
+    }
+  };
 
   const onJobChange = (payload: string) => {
     const change = JSON.parse(payload) as JobChange;
-    logger.debug({ jobId: change.id, status: change.status }, 'job changed');
+    const entry = held.get(change.id);
+    if (change.cancelRequested && entry && !entry.controller.signal.aborted) {
+      logger.info({ jobId: change.id }, 'cancel requested');
+      entry.controller.abort(new PoolAbort('cancelled'));
+      if (!entry.started && windows.remove(entry.job.type, entry.job.id)) {
+        run(handlers.get(entry.job.type) as JobHandler, [entry], undefined);
+      }
+    }
+    if (change.status === 'queued' || change.status === 'failed') wake();
   };
 
   return {
+    workerId,
+
     async start() {
+      await syncQueueClasses(options.db, options.queueClasses);
       unlisten = await options.db.listen(JOB_EVENTS_CHANNEL, onJobChange);
+      timers.push(setInterval(wake, options.pollIntervalMs));
+      timers.push(
+        setInterval(
+          () => {
+            heartbeat().catch((error: unknown) => logger.warn({ err: error }, 'heartbeat failed'));
+          },
+          Math.max(50, Math.floor(options.leaseMs / 3)),
+        ),
+      );
+      for (const timer of timers) timer.unref();
+
       ready = true;
-      logger.info('pool ready');
+      logger.info({ types: claimableTypes(), concurrency: options.concurrency }, 'pool ready');
+      wake();
     },
 
-    isReady: () => ready,
+    isReady: () => ready && !draining,
+
+    heldCount: () => held.size,
 
     async drain() {
-      ready = false;
+      draining = true;
+      const waiting = windows.takeAll();
+      for (const entry of waiting) held.delete(entry.job.id);
+      if (waiting.length > 0) {
+        const released = await releaseJobs(
+          options.db,
+          waiting.map((e) => leaseOf(e.job)),
+        );
+        logger.info({ released }, 'released jobs that had not started');
+      }
+
+      await Promise.allSettled([...running]);
+      for (const timer of timers) clearInterval(timer);
       await unlisten?.();
       unlisten = undefined;
+      ready = false;
       logger.info('pool drained');
+    },
+
+    stopNow() {
+      draining = true;
+      stopping.abort(new PoolAbort('stopping'));
+      for (const entry of held.values()) entry.controller.abort(new PoolAbort('stopping'));
     },
   };
 }

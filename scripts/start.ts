@@ -10,6 +10,7 @@ import { StartupError } from '../core/errors.ts';
 import { createApp } from '../core/http/app.ts';
 import { handleShutdownSignals } from '../core/lifecycle/shutdown-signals.ts';
 import { createLogger } from '../core/logging/logger.ts';
+import { ALL_HANDLERS } from '../gpu-pool/handlers/all-handlers.ts';
 import { createWorkerPool, type WorkerPool } from '../gpu-pool/worker-pool.ts';
 import { loadDotenv } from './lib/load-dotenv.ts';
 import { type NodeServer, serveNode } from './lib/serve-node.ts';
@@ -55,7 +56,17 @@ async function main(): Promise<void> {
   readiness.migrations = true;
   if (stopping) return;
 
-  started.pool = createWorkerPool({ db, logger });
+  started.pool = createWorkerPool({
+    db,
+    logger,
+    handlers: ALL_HANDLERS,
+    queueClasses: config.queue.classes,
+    leaseMs: config.queue.leaseMs,
+    retry: config.queue.retry,
+    concurrency: config.pool.concurrency,
+    batchSizeLimit: config.pool.batchSizeLimit,
+    pollIntervalMs: config.pool.pollIntervalMs,
+  });
   await started.pool.start();
   readiness.pool = !stopping;
   logger.info({ migrationsApplied: run.applied.length }, 'Kai is ready');

@@ -38,6 +38,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the queue classes from KAI_QUEUES, defaulting to the operators\' classes', () => {
+    const custom = loadConfig({ KAI_QUEUES: '{"gpu":{"concurrency":3,"weight":2}}' });
+
+    expect(loadConfig({}).queue.classes).toEqual({
+      interactive: { concurrency: 5, weight: 10 },
+      batch: { concurrency: 10, weight: 5 },
+      maintenance: { concurrency: 2, weight: 1 },
+    });
+    expect(custom.queue.classes).toEqual({ gpu: { concurrency: 3, weight: 2 } });
+  });
+
   it('treats an empty variable as unset', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' });
 
@@ -54,6 +65,11 @@ describe('loadConfig', () => {
     ['DATABASE_POOL_MAX', '0', 'connections'],
     ['DATABASE_PREPARE', 'maybe', 'true or false'],
     ['SHUTDOWN_TIMEOUT_MS', '-1', 'milliseconds'],
+    ['KAI_QUEUES', '{"batch":', 'expects JSON'],
+    ['KAI_QUEUES', '{"batch":{"concurrency":0,"weight":1}}', 'KAI_QUEUES.batch.concurrency'],
+    ['KAI_QUEUES', '{}', 'at least one class'],
+    ['JOB_LEASE_MS', '10', 'milliseconds'],
+    ['BATCH_SIZE_LIMIT', '0', 'whole number'],
   ])('stops on %s=%s with one line naming it', (name, value, expected) => {
     const message = startupMessage({ [name]: value });
 

@@ -1,4 +1,5 @@
 import { StartupError } from '../errors.ts';
+import type { QueueClasses } from '../queue/queue-classes.ts';
 import { DEFAULTS } from './defaults.ts';
 import { envSchema } from './schema.ts';
 
@@ -17,6 +18,19 @@ export interface KaiConfig {
       }
     | { driver: 'pglite'; dataDir: string };
   shutdown: { timeoutMs: number };
+  queue: {
+    classes: QueueClasses;
+    leaseMs: number;
+    retry: { baseMs: number; maxMs: number };
+    retentionDays: number;
+  };
+  pool: {
+    concurrency: number;
+    pollIntervalMs: number;
+    batchSizeLimit: number;
+    modelDir: string;
+    metricsPort: number;
+  };
 }
 
 /**
@@ -47,6 +61,19 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
     log: { level: e.LOG_LEVEL },
     database,
     shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    queue: {
+      classes: e.KAI_QUEUES ?? structuredClone(DEFAULTS.KAI_QUEUES),
+      leaseMs: e.JOB_LEASE_MS,
+      retry: { baseMs: e.JOB_RETRY_BASE_MS, maxMs: e.JOB_RETRY_MAX_MS },
+      retentionDays: e.JOB_RETENTION_DAYS,
+    },
+    pool: {
+      concurrency: e.POOL_CONCURRENCY,
+      pollIntervalMs: e.POOL_POLL_INTERVAL_MS,
+      batchSizeLimit: e.BATCH_SIZE_LIMIT,
+      modelDir: e.MODEL_DIR,
+      metricsPort: e.METRICS_PORT,
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queueClassesSchema } from '../queue/queue-classes.ts';
 import { DEFAULTS } from './defaults.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -18,6 +19,22 @@ const integer = (min: number, max: number, what: string) =>
 const boolean = z
   .enum(['true', 'false', '1', '0'], { error: 'expects true or false' })
   .transform((value) => value === 'true' || value === '1');
+
+/** A JSON document in a variable, checked against `schema`. */
+const json = <T extends z.ZodType>(schema: T, what: string) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expects JSON: ${what}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const ms = (min: number, max: number) => integer(min, max, `milliseconds from ${min} to ${max}`);
 
 const databaseUrl = z.string().refine(
   (value) => {
@@ -53,6 +70,26 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: variable(
     integer(0, 3_600_000, 'milliseconds from 0 to 3600000').default(DEFAULTS.SHUTDOWN_TIMEOUT_MS),
   ),
+  METRICS_PORT: variable(
+    integer(0, 65_535, 'a TCP port between 0 and 65535').default(DEFAULTS.METRICS_PORT),
+  ),
+  KAI_QUEUES: variable(
+    json(queueClassesSchema, '{"<class>":{"concurrency":<n>,"weight":<n>},...}').optional(),
+  ),
+  JOB_LEASE_MS: variable(ms(1000, 3_600_000).default(DEFAULTS.JOB_LEASE_MS)),
+  JOB_RETRY_BASE_MS: variable(ms(1, 3_600_000).default(DEFAULTS.JOB_RETRY_BASE_MS)),
+  JOB_RETRY_MAX_MS: variable(ms(1, 86_400_000).default(DEFAULTS.JOB_RETRY_MAX_MS)),
+  JOB_RETENTION_DAYS: variable(
+    integer(1, 3650, 'a whole number of days from 1 to 3650').default(DEFAULTS.JOB_RETENTION_DAYS),
+  ),
+  POOL_CONCURRENCY: variable(
+    integer(1, 10_000, 'a whole number from 1 to 10000').default(DEFAULTS.POOL_CONCURRENCY),
+  ),
+  POOL_POLL_INTERVAL_MS: variable(ms(10, 600_000).default(DEFAULTS.POOL_POLL_INTERVAL_MS)),
+  BATCH_SIZE_LIMIT: variable(
+    integer(1, 1024, 'a whole number from 1 to 1024').default(DEFAULTS.BATCH_SIZE_LIMIT),
+  ),
+  MODEL_DIR: variable(z.string().default(DEFAULTS.MODEL_DIR)),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { KaiError } from '../errors.ts';
+
+/**
+ * What Kai knows of a job type wherever it runs: the API validates submissions with it, the
+ * pool claims and batches by it. The code that runs a type lives in `gpu-pool/handlers/`.
+ */
+export interface JobType<Payload = unknown> {
+  type: string;
+  description: string;
+  /** The queue class its jobs go to unless the submitter picks another. */
+  queue: string;
+  /** The model in the repository it runs, or null for work without a model. */
+  model: string | null;
+  payload: z.ZodType<Payload>;
+}
+
+const noop: JobType<{ sleepMs?: number | undefined }> = {
+  type: 'noop',
+  description: 'Does nothing (optionally for sleepMs); for health checks and queue benchmarks.',
+  queue: 'maintenance',
+  model: null,
+  payload: z.strictObject({ sleepMs: z.number().int().min(0).max(600_000).optional() }),
+};
+
+const SYNTHETIC_MLP_INPUTS = 256;
+
+const syntheticMlp: JobType<{ input: number[] }> = {
+  type: 'synthetic.mlp',
+  description:
+    'Runs the generated synthetic-mlp model (random computed weights, not a recognizer) on one ' +
+    '256-value vector; exercises the pool, its batching and its benchmarks.',
+  queue: 'batch',
+  model: 'synthetic-mlp',
+  payload: z.strictObject({
+    input: z.array(z.number().finite()).length(SYNTHETIC_MLP_INPUTS),
+  }),
+};
+
+/** Every job type Kai runs, in one place. */
+export const JOB_TYPES: ReadonlyMap<string, JobType> = new Map(
+  [noop, syntheticMlp].map((t) => [t.type, t as JobType]),
+);
+
+/** A submission named a job type Kai does not run. */
+export class UnknownJobTypeError extends KaiError {
+  constructor(type: string) {
+    super(
+      {
+        code: 'unknown_job_type',
+        status: 422,
+        title: 'Unknown job type',
+        detail: `Kai runs no job type ${JSON.stringify(type)}; GET /v1/models lists those it runs.`,
+      },
+      { extensions: { types: [...JOB_TYPES.keys()] } },
+    );
+  }
+}
+
+/** The definition of `type`, or `UnknownJobTypeError`. */
+export function jobTypeOf(type: string): JobType {
+  const definition = JOB_TYPES.get(type);
+  if (!definition) throw new UnknownJobTypeError(type);
+  return definition;
+}

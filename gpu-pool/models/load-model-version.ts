@@ -1,0 +1,130 @@
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InferenceSession } from 'onnxruntime-node';
+import { type ExecutionProvider, type ModelManifest, parseModelManifest } from './manifest.ts';
+import { openSession, type ProviderAvailability } from './open-session.ts';
+
+/** One model version whose session opened and agrees with its manifest. */
+export interface LoadedVersion {
+  name: string;
+  version: string;
+  manifest: ModelManifest;
+  provider: ExecutionProvider;
+  session: InferenceSession;
+  /** Why this provider, for the one log line per model. */
+  providerReason: string;
+  /** True when a provider reported available failed to open the model before this one. */
+  fellBackAfterFailure: boolean;
+}
+
+/** A loaded version, or a sentence saying why it cannot be served. */
+export type LoadVersionResult =
+  | { ok: true; loaded: LoadedVersion }
+  | { ok: false; reason: string; description: string };
+
+/**
+ * Reads, validates and opens `<modelDir>/<name>/<version>/`. Never throws: a missing or
+ * malformed manifest, a missing model file, a file onnxruntime cannot open, or a model whose
+ * tensors differ from its manifest all come back as `ok: false` with a reason.
+ */
+export async function loadModelVersion(
+  modelDir: string,
+  name: string,
+  version: string,
+  options: { availability: ProviderAvailability[]; allowed?: ExecutionProvider[] },
+): Promise<LoadVersionResult> {
+  const versionDir = join(modelDir, name, version);
+
+  // The manifest first: without it nothing else about the version can be trusted.
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(join(versionDir, 'manifest.json'), 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? `manifest.json is missing from ${name}/${version}/`
+        : `manifest.json cannot be read: ${(error as Error).message}`;
+    return { ok: false, reason, description: '' };
+  }
+  const parsed = parseModelManifest(raw, { name, version });
+  if (!parsed.ok) return { ok: false, reason: parsed.reason, description: rawDescription(raw) };
+  const manifest = parsed.manifest;
+  const description = manifest.description;
+
+  const modelPath = join(versionDir, manifest.file);
+  if (!(await fileExists(modelPath))) {
+    return { ok: false, reason: `model file ${manifest.file} is missing`, description };
+  }
+
+  const wanted = manifest.executionProviders.filter(
+    (provider) => options.allowed === undefined || options.allowed.includes(provider),
+  );
+  if (wanted.length === 0) {
+    const listed = manifest.executionProviders.join(', ');
+    const reason = `none of its execution providers (${listed}) is allowed in this pool`;
+    return { ok: false, reason, description };
+  }
+
+  const opened = await openSession(modelPath, wanted, options.availability);
+  if (!opened.ok) return { ok: false, reason: opened.reason, description };
+
+  // A manifest that disagrees with the model's tensors would fail every request later.
+  const mismatch =
+    tensorsDiffer('input', manifest.inputs, opened.session.inputMetadata) ??
+    tensorsDiffer('output', manifest.outputs, opened.session.outputMetadata);
+  if (mismatch !== undefined) {
+    await opened.session.release();
+    return { ok: false, reason: mismatch, description };
+  }
+
+  return {
+    ok: true,
+    loaded: {
+      name,
+      version,
+      manifest,
+      provider: opened.provider,
+      session: opened.session,
+      providerReason: opened.reason,
+      fellBackAfterFailure: opened.fellBackAfterFailure,
+    },
+  };
+}
+
+/** Names, dtypes and ranks must agree; symbolic and fixed sizes are left to the run. */
+function tensorsDiffer(
+  what: 'input' | 'output',
+  listed: ModelManifest['inputs'],
+  metadata: readonly InferenceSession.ValueMetadata[],
+): string | undefined {
+  const expected = listed.map((tensor) => tensor.name).sort();
+  const present = metadata.map((value) => value.name).sort();
+  if (expected.join('\0') !== present.join('\0')) {
+    return `manifest.json lists ${what}s [${expected.join(', ')}] but the model has [${present.join(', ')}]`;
+  }
+
+  for (const tensor of listed) {
+    const value = metadata.find((entry) => entry.name === tensor.name);
+    if (!value?.isTensor) return `the model's ${what} ${tensor.name} is not a tensor`;
+    if (value.type !== tensor.dtype) {
+      return `manifest.json says ${what} ${tensor.name} is ${tensor.dtype} but the model has ${value.type}`;
+    }
+    if (value.shape.length !== tensor.shape.length) {
+      return `manifest.json gives ${what} ${tensor.name} ${tensor.shape.length} dims but the model has ${value.shape.length}`;
+    }
+  }
+  return undefined;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function rawDescription(raw: unknown): string {
+  const description = (raw as { description?: unknown } | null)?.description;
+  return typeof description === 'string' ? description : '';
+}
