@@ -78,7 +78,9 @@ export async function runBatch(
       handlerContext,
     );
     if (results) {
-      runnable.forEach((r, i) => outcomes.set(r.entry.job.id, results[i] as JobOutcome));
+      for (const [i, r] of runnable.entries()) {
+        outcomes.set(r.entry.job.id, results[i] as JobOutcome);
+      }
     } else {
       // Find the job at fault: each runs alone.
       for (const r of runnable) {

@@ -38,7 +38,7 @@ describe('loadConfig', () => {
     });
   });
 
-  it('reads the queue classes from KAI_QUEUES, defaulting to the operators\' classes', () => {
+  it("reads the queue classes from KAI_QUEUES, defaulting to the operators' classes", () => {
     const custom = loadConfig({ KAI_QUEUES: '{"gpu":{"concurrency":3,"weight":2}}' });
 
     expect(loadConfig({}).queue.classes).toEqual({

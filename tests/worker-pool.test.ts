@@ -135,7 +135,7 @@ describe('the worker pool', () => {
     await startPool();
     const jobs = await enqueueJobs(
       db,
-      Array.from({ length: 40 }, (_, n) => ({ type: 'noop', payload: {}, queue: 'maintenance' })),
+      Array.from({ length: 40 }, () => ({ type: 'noop', payload: {}, queue: 'maintenance' })),
     );
     const ids = jobs.map((r) => r.job.id);
 
