@@ -1,7 +1,7 @@
 // `npm start`: the whole of Kai in one process on embedded defaults. The Hono app on a Node
 // server, the migrations, the worker pool and, without DATABASE_URL, PGlite under KAI_DATA_DIR.
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../core/config/load-config.ts';
+import { type KaiConfig, loadConfig } from '../core/config/load-config.ts';
 import type { Database } from '../core/db/database.ts';
 import { loadMigrations } from '../core/db/migrations/load-migrations.ts';
 import { runMigrations } from '../core/db/migrations/run-migrations.ts';
@@ -9,7 +9,7 @@ import { openDatabase } from '../core/db/open-database.ts';
 import { StartupError } from '../core/errors.ts';
 import { createApp } from '../core/http/app.ts';
 import { handleShutdownSignals } from '../core/lifecycle/shutdown-signals.ts';
-import { createLogger } from '../core/logging/logger.ts';
+import { createLogger, type Logger } from '../core/logging/logger.ts';
 import { ALL_HANDLERS } from '../gpu-pool/handlers/all-handlers.ts';
 import { createWorkerPool, type WorkerPool } from '../gpu-pool/worker-pool.ts';
 import { loadDotenv } from './lib/load-dotenv.ts';
@@ -23,30 +23,20 @@ const readiness = { migrations: false, pool: false };
 let stopping = false;
 
 async function stopAll(): Promise<void> {
-  stopping = true;
   readiness.pool = false;
   await started.server?.close();
   await started.pool?.drain();
   await started.db?.close();
 }
 
-async function main(): Promise<void> {
-  loadDotenv();
-  const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.log.level });
-
-  // Installed first, so that a signal during start-up drains what has started so far.
-  const shutdown = handleShutdownSignals({
-    logger,
-    timeoutMs: config.shutdown.timeoutMs,
-    drain: stopAll,
-  });
-
+/** Starts each part in turn; a drain asked for meanwhile stops it between two steps. */
+async function startUp(config: KaiConfig, logger: Logger, onLockLost: () => void): Promise<void> {
   const db = await openDatabase(config.database, logger, (error) => {
     logger.error({ err: error }, 'the data dir lock was lost');
-    shutdown('data dir lock lost');
+    onLockLost();
   });
   started.db = db;
+  if (stopping) return;
 
   const app = createApp({ db, logger, readiness: () => readiness });
   started.server = await serveNode(app, config.http);
@@ -72,7 +62,32 @@ async function main(): Promise<void> {
   logger.info({ migrationsApplied: run.applied.length }, 'Kai is ready');
 }
 
+async function main(): Promise<void> {
+  loadDotenv();
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.log.level });
+
+  let startup: Promise<void> = Promise.resolve();
+  // Installed before anything starts: a signal during start-up waits for the step under way
+  // (a migration commits or rolls back whole), then stops what has started.
+  const shutdown = handleShutdownSignals({
+    logger,
+    timeoutMs: config.shutdown.timeoutMs,
+    drain: async () => {
+      stopping = true;
+      await startup.catch(() => {});
+      await stopAll();
+    },
+  });
+
+  startup = startUp(config, logger, () => shutdown('data dir lock lost'));
+  await startup;
+}
+
 main().catch(async (error: unknown) => {
+  // A failure caused by a drain under way is the drain's to report.
+  if (stopping) return;
+
   // One line for the operator; a stack only where the failure is not a known start-up error.
   if (error instanceof StartupError) process.stderr.write(`${error.message}\n`);
   else process.stderr.write(`Kai failed to start: ${(error as Error).stack ?? String(error)}\n`);
