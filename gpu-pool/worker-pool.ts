@@ -2,6 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database } from '../core/db/database.ts';
 import { JOB_EVENTS_CHANNEL, type JobChange } from '../core/jobs/job-events.ts';
+import {
+  type PoolModelReport,
+  refreshPoolModels,
+  reportPoolModels,
+} from '../core/jobs/model-status.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { claimJobs } from '../core/queue/claim-jobs.ts';
 import type { ClaimedJob } from '../core/queue/job.ts';
@@ -31,7 +36,12 @@ export interface WorkerPoolOptions {
   pollIntervalMs: number;
   workerId?: string;
   metrics?: PoolMetrics;
+  /** The models this pool serves, published for `GET /v1/models` while the pool runs. */
+  modelReports?: () => PoolModelReport[];
 }
+
+/** How often a pool refreshes its model reports; well inside `MODEL_REPORT_TTL_MS`. */
+const MODEL_REPORT_REFRESH_MS = 30_000;
 
 /** The GPU worker pool, shared by `npm run pool` and `npm start`. */
 export interface WorkerPool {
@@ -214,6 +224,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
     async start() {
       await syncQueueClasses(options.db, options.queueClasses);
+      await reportPoolModels(options.db, workerId, options.modelReports?.() ?? []);
       unlisten = await options.db.listen(JOB_EVENTS_CHANNEL, onJobChange);
       timers.push(setInterval(wake, options.pollIntervalMs));
       timers.push(
@@ -223,6 +234,13 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           },
           Math.max(50, Math.floor(options.leaseMs / 3)),
         ),
+      );
+      timers.push(
+        setInterval(() => {
+          refreshPoolModels(options.db, workerId).catch((error: unknown) => {
+            logger.warn({ err: error }, 'could not refresh the model reports');
+          });
+        }, MODEL_REPORT_REFRESH_MS),
       );
       for (const timer of timers) timer.unref();
 
@@ -249,6 +267,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
       await Promise.allSettled([...running]);
       for (const timer of timers) clearInterval(timer);
+      await reportPoolModels(options.db, workerId, []).catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not withdraw the model reports');
+      });
       await unlisten?.();
       unlisten = undefined;
       ready = false;

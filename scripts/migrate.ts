@@ -7,7 +7,7 @@ import { runMigrations } from '../core/db/migrations/run-migrations.ts';
 import { openDatabase } from '../core/db/open-database.ts';
 import { StartupError } from '../core/errors.ts';
 import { createLogger } from '../core/logging/logger.ts';
-import { loadDotenv } from './lib/load-dotenv.ts';
+import { loadDotenv } from '../core/node/load-dotenv.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../supabase/migrations', import.meta.url));
 

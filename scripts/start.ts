@@ -1,5 +1,6 @@
 // `npm start`: the whole of Kai in one process on embedded defaults. The Hono app on a Node
-// server, the migrations, the worker pool and, without DATABASE_URL, PGlite under KAI_DATA_DIR.
+// server, the migrations, the worker pool with the models of MODEL_DIR and, without
+// DATABASE_URL, PGlite under KAI_DATA_DIR.
 import { fileURLToPath } from 'node:url';
 import { type KaiConfig, loadConfig } from '../core/config/load-config.ts';
 import type { Database } from '../core/db/database.ts';
@@ -10,22 +11,22 @@ import { StartupError } from '../core/errors.ts';
 import { createApp } from '../core/http/app.ts';
 import { handleShutdownSignals } from '../core/lifecycle/shutdown-signals.ts';
 import { createLogger, type Logger } from '../core/logging/logger.ts';
-import { ALL_HANDLERS } from '../gpu-pool/handlers/all-handlers.ts';
-import { createWorkerPool, type WorkerPool } from '../gpu-pool/worker-pool.ts';
-import { loadDotenv } from './lib/load-dotenv.ts';
-import { type NodeServer, serveNode } from './lib/serve-node.ts';
+import { loadDotenv } from '../core/node/load-dotenv.ts';
+import { type NodeServer, serveNode } from '../core/node/serve-node.ts';
+import { type ComposedPool, composePool } from '../gpu-pool/compose-pool.ts';
+import { metricsRoute } from '../gpu-pool/pool-app.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../supabase/migrations', import.meta.url));
 
 /** What has started so far, stopped in reverse order by a drain or a failed start-up. */
-const started: { db?: Database; server?: NodeServer; pool?: WorkerPool } = {};
+const started: { db?: Database; server?: NodeServer; composed?: ComposedPool } = {};
 const readiness = { migrations: false, pool: false };
 let stopping = false;
 
 async function stopAll(): Promise<void> {
   readiness.pool = false;
   await started.server?.close();
-  await started.pool?.drain();
+  await started.composed?.drain();
   await started.db?.close();
 }
 
@@ -38,7 +39,12 @@ async function startUp(config: KaiConfig, logger: Logger, onLockLost: () => void
   started.db = db;
   if (stopping) return;
 
+  const composed = await composePool(config, db, logger);
+  started.composed = composed;
+
+  // One local server: the API and, since it listens on loopback by default, the pool's metrics.
   const app = createApp({ db, logger, readiness: () => readiness });
+  app.route('/', metricsRoute(composed.prometheus.registry));
   started.server = await serveNode(app, config.http);
   logger.info({ url: started.server.url }, `Kai listening on ${started.server.url}`);
 
@@ -46,18 +52,7 @@ async function startUp(config: KaiConfig, logger: Logger, onLockLost: () => void
   readiness.migrations = true;
   if (stopping) return;
 
-  started.pool = createWorkerPool({
-    db,
-    logger,
-    handlers: ALL_HANDLERS,
-    queueClasses: config.queue.classes,
-    leaseMs: config.queue.leaseMs,
-    retry: config.queue.retry,
-    concurrency: config.pool.concurrency,
-    batchSizeLimit: config.pool.batchSizeLimit,
-    pollIntervalMs: config.pool.pollIntervalMs,
-  });
-  await started.pool.start();
+  await composed.pool.start();
   readiness.pool = !stopping;
   logger.info({ migrationsApplied: run.applied.length }, 'Kai is ready');
 }

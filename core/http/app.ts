@@ -5,6 +5,7 @@ import { KaiError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AppEnv } from './app-env.ts';
 import { healthRoutes, type Readiness } from './health-routes.ts';
+import { modelsRoutes } from './models-routes.ts';
 import { internalErrorResponse, problemResponse } from './problem.ts';
 
 export interface AppOptions {
@@ -43,6 +44,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
 
   app.route('/', healthRoutes(options.db, options.readiness));
+  app.route('/', modelsRoutes(options.db));
 
   app.notFound((c) => {
     return problemResponse(c, new NotFoundError(`No route ${c.req.method} ${c.req.path}.`));

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { StartupError } from '../../core/errors.ts';
+import { StartupError } from '../errors.ts';
 
 export interface NodeServer {
   url: string;
