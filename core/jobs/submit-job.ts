@@ -1,0 +1,71 @@
+import type { Queryable } from '../db/database.ts';
+import { ValidationError } from '../errors.ts';
+import { type EnqueueResult, enqueueJob } from '../queue/enqueue.ts';
+import type { QueueClasses } from '../queue/queue-classes.ts';
+import { UnknownQueueError } from '../queue/queue-errors.ts';
+import { jobTypeOf } from './job-types.ts';
+
+/** A submission as the API receives it, before Kai checks it. */
+export interface Submission {
+  type: string;
+  payload: unknown;
+  ownerId: string | null;
+  /** Another class than the type's own, such as `interactive` for a user waiting on it. */
+  queue?: string | undefined;
+  priority?: number | undefined;
+  runAfterMs?: number | undefined;
+  maxAttempts?: number | undefined;
+  timeoutMs?: number | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+/** Payloads are stored in the jobs table; a larger one belongs in storage, passed by URL. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+/**
+ * Checks a submission against Kai's registry of job types and queue classes, then enqueues it
+ * with its type's model, so the pool can batch it. An unknown type, an unknown class, a payload
+ * its type refuses or one over `MAX_PAYLOAD_BYTES` is a clear domain error, never a row.
+ */
+export async function submitJob(
+  db: Queryable,
+  classes: QueueClasses,
+  submission: Submission,
+): Promise<EnqueueResult> {
+  const jobType = jobTypeOf(submission.type);
+  const queue = submission.queue ?? jobType.queue;
+  if (!(queue in classes)) throw new UnknownQueueError(queue, Object.keys(classes));
+
+  const size = Buffer.byteLength(JSON.stringify(submission.payload ?? null));
+  if (size > MAX_PAYLOAD_BYTES) {
+    throw new ValidationError(
+      `The payload is ${size} bytes; at most ${MAX_PAYLOAD_BYTES} are accepted. Upload large ` +
+        'inputs and pass their URL instead.',
+      [{ path: 'payload', message: `at most ${MAX_PAYLOAD_BYTES} bytes` }],
+    );
+  }
+
+  const parsed = jobType.payload.safeParse(submission.payload);
+  if (!parsed.success) {
+    throw new ValidationError(
+      `The payload does not fit job type ${jobType.type}.`,
+      parsed.error.issues.map((issue) => ({
+        path: ['payload', ...issue.path].join('.'),
+        message: issue.message,
+      })),
+    );
+  }
+
+  return await enqueueJob(db, {
+    type: jobType.type,
+    payload: parsed.data,
+    ownerId: submission.ownerId,
+    queue,
+    model: jobType.model,
+    priority: submission.priority,
+    runAfterMs: submission.runAfterMs,
+    maxAttempts: submission.maxAttempts,
+    timeoutMs: submission.timeoutMs,
+    idempotencyKey: submission.idempotencyKey,
+  });
+}
