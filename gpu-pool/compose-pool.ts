@@ -36,6 +36,7 @@ export async function composePool(
     queueClasses: config.queue.classes,
     leaseMs: config.queue.leaseMs,
     retry: config.queue.retry,
+    retentionDays: config.queue.retentionDays,
     concurrency: config.pool.concurrency,
     batchSizeLimit: config.pool.batchSizeLimit,
     pollIntervalMs: config.pool.pollIntervalMs,

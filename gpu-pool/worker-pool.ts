@@ -9,6 +9,7 @@ import {
 } from '../core/jobs/model-status.ts';
 import type { Logger } from '../core/logging/logger.ts';
 import { claimJobs } from '../core/queue/claim-jobs.ts';
+import { deleteFinishedJobs } from '../core/queue/delete-finished-jobs.ts';
 import type { ClaimedJob } from '../core/queue/job.ts';
 import { type Lease, renewLeases } from '../core/queue/lease.ts';
 import { type QueueClasses, syncQueueClasses } from '../core/queue/queue-classes.ts';
@@ -36,12 +37,18 @@ export interface WorkerPoolOptions {
   pollIntervalMs: number;
   workerId?: string;
   metrics?: PoolMetrics;
+  /** Finished jobs older than this are deleted by the pool's housekeeping. */
+  retentionDays?: number;
   /** The models this pool serves, published for `GET /v1/models` while the pool runs. */
   modelReports?: () => PoolModelReport[];
 }
 
 /** How often a pool refreshes its model reports; well inside `MODEL_REPORT_TTL_MS`. */
 const MODEL_REPORT_REFRESH_MS = 30_000;
+
+/** How often a pool deletes finished jobs past retention; every pool does, which is harmless. */
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
+const RETENTION_BATCH = 5000;
 
 /** The GPU worker pool, shared by `npm run pool` and `npm start`. */
 export interface WorkerPool {
@@ -206,6 +213,23 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     }
   };
 
+  // Expired leases are reclaimed by every claim, but a pool at capacity does not claim; jobs
+  // whose last attempt expired must still become dead promptly.
+  const housekeeping = async () => {
+    await options.db.query('select kai.reclaim_expired_leases()');
+    if (options.retentionDays === undefined) return;
+
+    let deleted = 0;
+    for (let batch = RETENTION_BATCH; batch === RETENTION_BATCH; deleted += batch) {
+      batch = await deleteFinishedJobs(options.db, options.retentionDays, RETENTION_BATCH);
+    }
+    if (deleted > 0) logger.info({ deleted, retentionDays: options.retentionDays }, 'jobs deleted');
+  };
+
+  const runHousekeeping = () => {
+    housekeeping().catch((error: unknown) => logger.warn({ err: error }, 'housekeeping failed'));
+  };
+
   const onJobChange = (payload: string) => {
     const change = JSON.parse(payload) as JobChange;
     const entry = held.get(change.id);
@@ -235,6 +259,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           Math.max(50, Math.floor(options.leaseMs / 3)),
         ),
       );
+      timers.push(setInterval(runHousekeeping, HOUSEKEEPING_INTERVAL_MS));
       timers.push(
         setInterval(() => {
           refreshPoolModels(options.db, workerId).catch((error: unknown) => {
@@ -247,6 +272,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       ready = true;
       logger.info({ types: claimableTypes(), concurrency: options.concurrency }, 'pool ready');
       wake();
+      runHousekeeping();
     },
 
     isReady: () => ready && !draining,

@@ -290,4 +290,24 @@ describe('the worker pool', () => {
 
     expect(await rowOf(job.id)).toMatchObject({ status: 'queued' });
   });
+
+  it('deletes finished jobs past retention and keeps the rest when it starts', async () => {
+    const jobs = await enqueueJobs(db, [echo(1), echo(2)]);
+    const [old, recent] = jobs.map((r) => r.job.id);
+    await db.query(
+      `update public.jobs set status = 'completed', finished_at = now() - $2 * interval '1 day'
+       where id = $1`,
+      [old, 10],
+    );
+    await db.query(
+      `update public.jobs set status = 'completed', finished_at = now() where id = $1`,
+      [recent],
+    );
+
+    await startPool({ retentionDays: 7 });
+
+    await expect
+      .poll(async () => (await db.query('select id from public.jobs')).map((r) => r.id))
+      .toEqual([recent]);
+  });
 });
