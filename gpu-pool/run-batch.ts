@@ -4,13 +4,13 @@ import type { ClaimedJob } from '../core/queue/job.ts';
 import type { Lease } from '../core/queue/lease.ts';
 import { LeaseLostError } from '../core/queue/queue-errors.ts';
 import {
-  completeJob,
   failJob,
   markCancelled,
   type RetryBackoff,
   reportProgress,
 } from '../core/queue/settle-jobs.ts';
 import { abortReasonOf, PoolAbort } from './abort-reasons.ts';
+import type { CompletionBatcher } from './completion-batcher.ts';
 import {
   fatal,
   type HandlerJob,
@@ -30,6 +30,7 @@ export interface HeldJob {
 
 export interface BatchContext {
   db: Database;
+  completions: CompletionBatcher;
   logger: Logger;
   metrics: PoolMetrics;
   retry: RetryBackoff;
@@ -167,7 +168,7 @@ async function settle(
       );
       context.metrics.jobSettled(type, 'failed', durationMs);
     } else if (outcome?.ok) {
-      await completeJob(context.db, lease, outcome.result);
+      await context.completions.complete(lease, outcome.result);
       context.metrics.jobSettled(type, 'completed', durationMs);
     } else {
       const failure = outcome?.error ?? {

@@ -16,6 +16,7 @@ import { type QueueClasses, syncQueueClasses } from '../core/queue/queue-classes
 import { type RetryBackoff, releaseJobs } from '../core/queue/settle-jobs.ts';
 import { PoolAbort } from './abort-reasons.ts';
 import { BatchWindows } from './batch-windows.ts';
+import { CompletionBatcher } from './completion-batcher.ts';
 import type { JobHandler } from './handlers/handler.ts';
 import { NO_METRICS, type PoolMetrics } from './pool-metrics.ts';
 import { type ModelProvider, NO_MODELS } from './pool-model.ts';
@@ -95,6 +96,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   const batchContext = {
     db: options.db,
+    completions: new CompletionBatcher(options.db),
     logger,
     metrics,
     retry: options.retry,

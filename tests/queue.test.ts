@@ -11,6 +11,7 @@ import { syncQueueClasses } from '../core/queue/queue-classes.ts';
 import { IdempotencyConflictError, LeaseLostError } from '../core/queue/queue-errors.ts';
 import {
   completeJob,
+  completeJobs,
   failJob,
   markCancelled,
   releaseJobs,
@@ -294,6 +295,25 @@ describe('settling', () => {
       result: { labels: ['stone'] },
       lease_token: null,
     });
+  });
+
+  it('completes many jobs in one statement, skipping those whose lease is gone', async () => {
+    await enqueueJobs(db, [spec(), spec(), spec()]);
+    const [a, b, c] = await claim(3);
+    const forged = { jobId: (c as ClaimedJob).id, leaseToken: randomUUID() };
+
+    const completed = await completeJobs(db, [
+      { lease: leaseOf(a as ClaimedJob), result: { n: 'a' } },
+      { lease: leaseOf(b as ClaimedJob), result: { n: 'b' } },
+      { lease: forged, result: { n: 'forged' } },
+    ]);
+
+    expect([...completed].sort()).toEqual([a?.id, b?.id].sort());
+    expect(await statusOf(a?.id as string)).toMatchObject({
+      status: 'completed',
+      result: { n: 'a' },
+    });
+    expect(await statusOf(c?.id as string)).toMatchObject({ status: 'running', result: null });
   });
 
   it('retries a failure after an exponential, jittered delay, then makes it dead', async () => {

@@ -20,6 +20,29 @@ export interface Failure {
   details?: unknown;
 }
 
+/**
+ * Completes many held jobs in one statement and returns the ids completed; a job missing from
+ * the answer had lost its lease, and its result was not written.
+ */
+export async function completeJobs(
+  db: Queryable,
+  completions: readonly { lease: Lease; result: unknown }[],
+): Promise<Set<string>> {
+  if (completions.length === 0) return new Set();
+
+  const rows = await db.query<{ id: string }>(
+    `update public.jobs j set
+       status = 'completed', result = c.result, error = null, progress = 100,
+       finished_at = now(), lease_token = null, lease_expires_at = null
+     from jsonb_to_recordset($1::jsonb) as c(id uuid, token uuid, result jsonb)
+     where j.id = c.id and j.lease_token = c.token and j.status = 'running'
+       and j.lease_expires_at > now()
+     returning j.id`,
+    [completions.map((c) => ({ id: c.lease.jobId, token: c.lease.leaseToken, result: c.result }))],
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
 /** Completes a held job with its result; throws `LeaseLostError` when the lease is gone. */
 export async function completeJob(db: Queryable, lease: Lease, result: unknown): Promise<void> {
   const rows = await db.query(

@@ -1,0 +1,66 @@
+import type { Queryable } from '../core/db/database.ts';
+import type { Lease } from '../core/queue/lease.ts';
+import { LeaseLostError } from '../core/queue/queue-errors.ts';
+import { completeJobs } from '../core/queue/settle-jobs.ts';
+
+interface Pending {
+  lease: Lease;
+  result: unknown;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** The most completions one statement writes. */
+const MAX_BATCH = 500;
+
+/**
+ * Gathers the completions of one turn of the event loop (or `delayMs`) into one UPDATE, as
+ * graphile-worker batches its completions: many jobs finishing together cost one round trip.
+ * Each caller still learns its own fate: resolved when written, `LeaseLostError` when its lease
+ * was gone.
+ */
+export class CompletionBatcher {
+  readonly #db: Queryable;
+  readonly #delayMs: number;
+  #pending: Pending[] = [];
+  #scheduled = false;
+
+  constructor(db: Queryable, delayMs = 0) {
+    this.#db = db;
+    this.#delayMs = delayMs;
+  }
+
+  complete(lease: Lease, result: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ lease, result, resolve, reject });
+      if (this.#pending.length >= MAX_BATCH) this.#flush();
+      else this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    if (this.#delayMs > 0) setTimeout(() => this.#flush(), this.#delayMs);
+    else setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+
+    completeJobs(this.#db, batch).then(
+      (completed) => {
+        for (const p of batch) {
+          if (completed.has(p.lease.jobId)) p.resolve();
+          else p.reject(new LeaseLostError(p.lease.jobId));
+        }
+      },
+      (error: unknown) => {
+        for (const p of batch) p.reject(error);
+      },
+    );
+  }
+}
