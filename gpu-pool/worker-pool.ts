@@ -92,6 +92,13 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let unlisten: (() => Promise<void>) | undefined;
   const timers: NodeJS.Timeout[] = [];
 
+  // While work runs, claim only once half a batch of room is free: one claim of several jobs
+  // costs about what a claim of one does, and the class locks serialise claims.
+  const minClaim = Math.max(
+    1,
+    Math.floor(Math.min(options.batchSizeLimit, options.concurrency) / 2),
+  );
+
   const leaseOf = (job: ClaimedJob): Lease => ({ jobId: job.id, leaseToken: job.leaseToken });
 
   const batchContext = {
@@ -163,7 +170,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     while (!draining) {
       const free = options.concurrency - held.size;
       const types = claimableTypes();
-      if (free <= 0 || types.length === 0) return;
+      if (free < (held.size === 0 ? 1 : minClaim) || types.length === 0) return;
 
       const limit = Math.min(free, options.batchSizeLimit);
       const jobs = await claimJobs(options.db, {
