@@ -189,6 +189,44 @@ describe('claim', () => {
     }
   });
 
+  it('lets concurrent claimers over several busy classes proceed without deadlocks', async (ctx) => {
+    if (testDb.driver === 'pglite') ctx.skip(); // one connection: claims cannot overlap
+    for (const queue of ['interactive', 'batch', 'maintenance']) {
+      await enqueueJobs(
+        db,
+        Array.from({ length: 200 }, () => spec({ queue })),
+      );
+    }
+    const claimers = Array.from({ length: 4 }, () => testDb.connect());
+
+    const claimed = await Promise.all(
+      claimers.map(async (claimer, w) => {
+        let total = 0;
+        for (let round = 0; round < 25; round++) {
+          const jobs = await claimJobs(claimer, {
+            workerId: `w${w}`,
+            types: ['test.noop'],
+            limit: 2,
+            leaseMs: LEASE_MS,
+          });
+          await completeJobs(
+            claimer,
+            jobs.map((job) => ({ lease: leaseOf(job), result: null })),
+          );
+          total += jobs.length;
+        }
+        return total;
+      }),
+    );
+
+    // A claim may take fewer than its limit (maintenance allows 2 at once), never fail.
+    const [done] = await db.query<{ n: number }>(
+      `select count(*)::int as n from public.jobs where status = 'completed'`,
+    );
+    expect(claimed.reduce((a, b) => a + b, 0)).toBe(done?.n);
+    expect(done?.n).toBeGreaterThan(4 * 25);
+  });
+
   it('does not let an idle class bank its share and starve the others later', async () => {
     await enqueueJobs(
       db,

@@ -87,7 +87,7 @@ export async function failJob(
          * least($6::float8, $5::float8 * power(2, greatest(j.attempts - 1, 0)))
          * (0.5 + random() / 2) else j.run_at end,
        finished_at = case when d.next_status = 'failed' then null else now() end,
-       lease_token = null, lease_expires_at = null, worker_id = null
+       lease_token = null, lease_expires_at = null
      from decided d
      where j.id = d.id and j.lease_token = $2 and j.status = 'running'
      returning j.status`,

@@ -11,6 +11,7 @@ alter table public.jobs
   -- expires, may report progress, complete or fail the job.
   add column lease_token uuid,
   add column lease_expires_at timestamptz,
+  -- The worker of the latest attempt; kept after it ends, for the record.
   add column worker_id text,
   add column cancel_requested_at timestamptz;
 
@@ -97,10 +98,13 @@ declare
 begin
   perform kai.reclaim_expired_leases();
 
-  -- Class rows are locked in one order, so concurrent claims queue up instead of deadlocking
-  -- and no two claims can overshoot a class's concurrency.
+  -- Every class row is locked first, in name order: concurrent claims queue up behind each
+  -- other instead of deadlocking (pass order changes with every claim), and no two claims can
+  -- overshoot a class's concurrency.
+  perform 1 from kai.queue_classes order by name for update;
+
   for v_class in
-    select * from kai.queue_classes order by pass, name for update
+    select * from kai.queue_classes order by pass, name
   loop
     select count(*) into v_running
       from public.jobs where queue = v_class.name and status = 'running';
@@ -175,8 +179,7 @@ begin
     finished_at = case when attempts >= max_attempts then now() end,
     run_at = now(),
     lease_token = null,
-    lease_expires_at = null,
-    worker_id = null
+    lease_expires_at = null
   where id in (
     select id from public.jobs
     where status = 'running' and lease_expires_at < now()
