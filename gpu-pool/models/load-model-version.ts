@@ -101,17 +101,20 @@ function tensorsDiffer(
   const expected = listed.map((tensor) => tensor.name).sort();
   const present = metadata.map((value) => value.name).sort();
   if (expected.join('\0') !== present.join('\0')) {
-    return `manifest.json lists ${what}s [${expected.join(', ')}] but the model has [${present.join(', ')}]`;
+    const [listedNames, modelNames] = [expected.join(', '), present.join(', ')];
+    return `manifest.json lists ${what}s [${listedNames}] but the model has [${modelNames}]`;
   }
 
   for (const tensor of listed) {
     const value = metadata.find((entry) => entry.name === tensor.name);
     if (!value?.isTensor) return `the model's ${what} ${tensor.name} is not a tensor`;
+    const which = `${what} ${tensor.name}`;
     if (value.type !== tensor.dtype) {
-      return `manifest.json says ${what} ${tensor.name} is ${tensor.dtype} but the model has ${value.type}`;
+      return `manifest.json says ${which} is ${tensor.dtype} but the model has ${value.type}`;
     }
     if (value.shape.length !== tensor.shape.length) {
-      return `manifest.json gives ${what} ${tensor.name} ${tensor.shape.length} dims but the model has ${value.shape.length}`;
+      const [listedRank, modelRank] = [tensor.shape.length, value.shape.length];
+      return `manifest.json gives ${which} ${listedRank} dims but the model has ${modelRank}`;
     }
   }
   return undefined;

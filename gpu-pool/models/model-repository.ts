@@ -8,7 +8,7 @@ import { scanModelDir } from './scan-model-dir.ts';
 /** What `GET /v1/models` tells about one model: the served version and every version found. */
 export interface ModelStatus {
   name: string;
-  /** The served version: the highest numeric version folder. */
+  /** The served version: the highest numeric version folder; '' when there is none. */
   version: string;
   /** Every version folder, ascending. */
   versions: string[];
@@ -17,7 +17,9 @@ export interface ModelStatus {
   reason?: string;
   /** The provider the session runs on first, when ready. */
   provider?: ExecutionProvider;
+  /** The validated manifest of the served version, when it is valid. */
   manifest?: ModelManifest;
+  /** The manifest's description; '' when the manifest cannot be read. */
   description: string;
 }
 
@@ -142,7 +144,11 @@ function createRepository(
   const models = new Map<string, LoadedModel>();
   for (const [name, entry] of loaded) {
     models.set(name, {
-      ...entry,
+      name: entry.name,
+      version: entry.version,
+      manifest: entry.manifest,
+      provider: entry.provider,
+      session: entry.session,
       async run(feeds) {
         if (closed) throw new Error(`Model ${name} cannot run: its repository was closed.`);
         return entry.session.run(feeds);
