@@ -8,25 +8,16 @@ import { assertMigrationsApplied } from '../core/db/migrations/check-migrations.
 import { loadMigrations } from '../core/db/migrations/load-migrations.ts';
 import { openDatabase } from '../core/db/open-database.ts';
 import { StartupError } from '../core/errors.ts';
-import { handleShutdownSignals } from '../core/lifecycle/shutdown-signals.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { loadDotenv } from '../core/node/load-dotenv.ts';
+import { runService } from '../core/node/run-service.ts';
 import { type NodeServer, serveNode } from '../core/node/serve-node.ts';
 import { type ComposedPool, composePool } from './compose-pool.ts';
 import { createPoolApp } from './pool-app.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../supabase/migrations', import.meta.url));
 
-const started: { db?: Database; server?: NodeServer; composed?: ComposedPool } = {};
-let stopping = false;
-
-async function stopAll(): Promise<void> {
-  await started.server?.close();
-  await started.composed?.drain();
-  await started.db?.close();
-}
-
-async function main(): Promise<void> {
+runService('Kai pool failed', () => {
   loadDotenv();
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.log.level, name: 'kai-pool' });
@@ -36,47 +27,35 @@ async function main(): Promise<void> {
         'database belongs to one process. `npm start` runs the pool beside the API instead.',
     );
   }
+  const started: { db?: Database; server?: NodeServer; composed?: ComposedPool } = {};
 
-  let startup: Promise<void> = Promise.resolve();
-  handleShutdownSignals({
-    logger,
-    timeoutMs: config.shutdown.timeoutMs,
-    drain: async () => {
-      stopping = true;
-      await startup.catch(() => {});
-      await stopAll();
+  const service = {
+    async start(isStopping: () => boolean) {
+      const db = await openDatabase(config.database, logger);
+      started.db = db;
+      await assertMigrationsApplied(db, await loadMigrations(MIGRATIONS_DIR));
+
+      const composed = await composePool(config, db, logger);
+      started.composed = composed;
+      const app = createPoolApp({
+        db,
+        logger,
+        registry: composed.prometheus.registry,
+        isReady: () => composed.pool.isReady(),
+      });
+      const address = { host: config.http.host, port: config.pool.metricsPort };
+      started.server = await serveNode(app, address);
+      logger.info({ url: started.server.url }, `Kai pool probes on ${started.server.url}`);
+
+      if (!isStopping()) await composed.pool.start();
     },
-  });
 
-  startup = (async () => {
-    const db = await openDatabase(config.database, logger);
-    started.db = db;
-    await assertMigrationsApplied(db, await loadMigrations(MIGRATIONS_DIR));
+    async stop() {
+      await started.server?.close();
+      await started.composed?.drain();
+      await started.db?.close();
+    },
+  };
 
-    const composed = await composePool(config, db, logger);
-    started.composed = composed;
-    const app = createPoolApp({
-      db,
-      logger,
-      registry: composed.prometheus.registry,
-      isReady: () => composed.pool.isReady(),
-    });
-    started.server = await serveNode(app, {
-      host: config.http.host,
-      port: config.pool.metricsPort,
-    });
-    logger.info({ url: started.server.url }, `Kai pool probes on ${started.server.url}`);
-
-    if (!stopping) await composed.pool.start();
-  })();
-  await startup;
-}
-
-main().catch(async (error: unknown) => {
-  if (stopping) return;
-  if (error instanceof StartupError) process.stderr.write(`${error.message}\n`);
-  else process.stderr.write(`Kai pool failed: ${(error as Error).stack ?? String(error)}\n`);
-
-  await stopAll().catch(() => {});
-  process.exit(1);
+  return { logger, shutdownTimeoutMs: config.shutdown.timeoutMs, service };
 });
