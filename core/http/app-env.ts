@@ -1,4 +1,8 @@
+import type { Auth } from '../auth/caller.ts';
+import type { Database } from '../db/database.ts';
 import type { Logger } from '../logging/logger.ts';
+import type { QueueClasses } from '../queue/queue-classes.ts';
+import type { ObjectStorage } from '../storage/object-storage.ts';
 
 /** The variables Kai's middleware sets on every request's context. */
 export interface AppEnv {
@@ -6,5 +10,23 @@ export interface AppEnv {
     requestId: string;
     /** The root logger scoped to this request (`requestId`). */
     logger: Logger;
+    /**
+     * The authenticated caller, or undefined for a request without credentials. Routes read
+     * it through `callerOf(c, { scope })`, which turns undefined into a 401.
+     */
+    auth: Auth | undefined;
   };
+}
+
+/**
+ * What route factories receive (`xRoutes(deps)`): the API's own database connection (run
+ * user-scoped work through `asCaller(deps.db, auth, work)`), the root logger (prefer the
+ * request's, `c.get('logger')`), the storage port and the queue classes.
+ */
+export interface ApiDeps {
+  db: Database;
+  logger: Logger;
+  /** Undefined when no storage is configured; uploads are then refused with a 503. */
+  storage: ObjectStorage | undefined;
+  queueClasses: QueueClasses;
 }

@@ -1,17 +1,35 @@
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { apiKeysRoutes } from '../auth/api-keys-routes.ts';
+import { authenticate } from '../auth/authenticate.ts';
+import type { JwtVerifier } from '../auth/jwt-verifier.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import type { Database } from '../db/database.ts';
 import { KaiError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
-import type { AppEnv } from './app-env.ts';
+import type { QueueClasses } from '../queue/queue-classes.ts';
+import type { ObjectStorage } from '../storage/object-storage.ts';
+import type { ApiDeps, AppEnv } from './app-env.ts';
 import { healthRoutes, type Readiness } from './health-routes.ts';
 import { modelsRoutes } from './models-routes.ts';
+import { validationHook } from './openapi.ts';
+import { serveOpenApiDocument } from './openapi-document.ts';
+import { allowedMethods, MethodNotAllowedError } from './openapi-fallback.ts';
 import { internalErrorResponse, problemResponse } from './problem.ts';
+import { jobsRoutes } from './routes/jobs-routes.ts';
 
 export interface AppOptions {
   db: Database;
   logger: Logger;
   readiness: () => Readiness;
+  /** Verifies Supabase JWTs; without it only API keys authenticate. */
+  verifyJwt?: JwtVerifier | undefined;
+  /** Where uploads go; without it uploads and base64 inputs are refused with a 503. */
+  storage?: ObjectStorage | undefined;
+  /** The queue classes jobs may name; `DEFAULTS.KAI_QUEUES` when unset. */
+  queueClasses?: QueueClasses | undefined;
 }
 
 /** Probes are polled every few seconds; their log lines would drown the rest at info. */
@@ -19,10 +37,19 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz']);
 
 /**
  * Kai's one HTTP app, served by Vercel, by `npm start` on Node and by tests through
- * `app.request()`. Every response carries `X-Request-Id`; every error is problem+json.
+ * `app.request()`. Every response carries `X-Request-Id`; every error is problem+json, also
+ * for unknown paths (404) and known paths asked with another method (405 with `Allow`).
+ * Routes are declared with `@hono/zod-openapi`; `/openapi.json` is the OpenAPI 3.1 document
+ * and `/docs` renders it.
  */
-export function createApp(options: AppOptions): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const deps: ApiDeps = {
+    db: options.db,
+    logger: options.logger,
+    storage: options.storage,
+    queueClasses: options.queueClasses ?? structuredClone(DEFAULTS.KAI_QUEUES),
+  };
 
   app.use(requestId());
   app.use(async (c, next) => {
@@ -32,7 +59,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const startedAt = performance.now();
     await next();
 
-    // Only the path: query strings may carry tokens.
+    // Only the path: query strings may carry tokens. No header is ever logged.
     const line = {
       method: c.req.method,
       path: c.req.path,
@@ -43,18 +70,55 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     else logger.info(line, 'request');
   });
 
+  // Edge middleware (rate limits, idempotency, CORS, body limit): app.use(...) lines go here,
+  // before authentication, so that they also guard requests whose credentials fail.
+
+  app.use('/v1/*', authenticate({ db: options.db, verifyJwt: options.verifyJwt }));
+
   app.route('/', healthRoutes(options.db, options.readiness));
   app.route('/', modelsRoutes(options.db));
+  app.route('/', jobsRoutes(deps));
+  app.route('/', apiKeysRoutes(deps));
+  // Feature routes: mount further routers here, `app.route('/', xRoutes(deps))`.
+
+  serveOpenApiDocument(app);
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Kai API' }));
 
   app.notFound((c) => {
+    const allow = allowedMethods(app, c.req.path);
+    if (allow.length > 0 && !allow.includes(c.req.method)) {
+      c.header('allow', allow.join(', '));
+      return problemResponse(c, new MethodNotAllowedError(c.req.method, c.req.path, allow));
+    }
     return problemResponse(c, new NotFoundError(`No route ${c.req.method} ${c.req.path}.`));
   });
 
   app.onError((error, c) => {
-    if (error instanceof KaiError) return problemResponse(c, error);
+    if (error instanceof KaiError) {
+      if (error.status === 401) c.header('www-authenticate', 'Bearer realm="kai"');
+      return problemResponse(c, error);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return problemResponse(c, problemOfHttpException(error));
+    }
     (c.get('logger') ?? options.logger).error({ err: error }, 'request failed');
     return internalErrorResponse(c);
   });
 
   return app;
+}
+
+/** Codes for the HTTP errors Hono's own middleware throws (bad JSON, wrong media type). */
+const HTTP_CODES: Record<number, [code: string, title: string]> = {
+  400: ['bad_request', 'Bad request'],
+  405: ['method_not_allowed', 'Method not allowed'],
+  411: ['length_required', 'Length required'],
+  413: ['payload_too_large', 'Payload too large'],
+  415: ['unsupported_media_type', 'Unsupported media type'],
+};
+
+function problemOfHttpException(error: HTTPException): KaiError {
+  const [code, title] = HTTP_CODES[error.status] ?? [`http_${error.status}`, 'Bad request'];
+  const detail = error.message ? `${error.message}.` : 'The request cannot be handled as sent.';
+  return new KaiError({ code, status: error.status, title, detail }, { cause: error });
 }
