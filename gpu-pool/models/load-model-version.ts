@@ -15,6 +15,10 @@ export interface LoadedVersion {
   providerReason: string;
   /** True when a provider reported available failed to open the model before this one. */
   fellBackAfterFailure: boolean;
+  /** The version folder, where the manifest's assets are. */
+  dir: string;
+  /** The sessions of the manifest's companion graphs, by role. */
+  companions: Map<string, InferenceSession>;
 }
 
 /** A loaded version, or a sentence saying why it cannot be served. */
@@ -78,9 +82,25 @@ export async function loadModelVersion(
     return { ok: false, reason: mismatch, description };
   }
 
+  // Companion graphs and assets belong to the version: one that is missing makes it unservable.
+  const companions = await openCompanions(versionDir, manifest, opened.provider, options);
+  if (!companions.ok) {
+    await opened.session.release();
+    return { ok: false, reason: companions.reason, description };
+  }
+  for (const [role, file] of Object.entries(manifest.assets ?? {})) {
+    if (!(await fileExists(join(versionDir, file)))) {
+      await releaseAll(companions.sessions);
+      await opened.session.release();
+      return { ok: false, reason: `asset ${role} (${file}) is missing`, description };
+    }
+  }
+
   return {
     ok: true,
     loaded: {
+      dir: versionDir,
+      companions: companions.sessions,
       name,
       version,
       manifest,
@@ -90,6 +110,42 @@ export async function loadModelVersion(
       fellBackAfterFailure: opened.fellBackAfterFailure,
     },
   };
+}
+
+/** Opens each companion on the main graph's provider (and those after it), checked alike. */
+async function openCompanions(
+  versionDir: string,
+  manifest: ModelManifest,
+  provider: ExecutionProvider,
+  options: { availability: ProviderAvailability[] },
+): Promise<{ ok: true; sessions: Map<string, InferenceSession> } | { ok: false; reason: string }> {
+  const sessions = new Map<string, InferenceSession>();
+  const providers = manifest.executionProviders.slice(
+    manifest.executionProviders.indexOf(provider),
+  );
+
+  for (const companion of manifest.companions ?? []) {
+    const failWith = async (reason: string) => {
+      await releaseAll(sessions);
+      return { ok: false as const, reason: `companion ${companion.role}: ${reason}` };
+    };
+    const path = join(versionDir, companion.file);
+    if (!(await fileExists(path))) return failWith(`model file ${companion.file} is missing`);
+
+    const opened = await openSession(path, providers, options.availability);
+    if (!opened.ok) return failWith(opened.reason);
+    sessions.set(companion.role, opened.session);
+
+    const mismatch =
+      tensorsDiffer('input', companion.inputs, opened.session.inputMetadata) ??
+      tensorsDiffer('output', companion.outputs, opened.session.outputMetadata);
+    if (mismatch !== undefined) return failWith(mismatch);
+  }
+  return { ok: true, sessions };
+}
+
+async function releaseAll(sessions: Map<string, InferenceSession>): Promise<void> {
+  await Promise.all([...sessions.values()].map((session) => session.release()));
 }
 
 /** Names, dtypes and ranks must agree; symbolic and fixed sizes are left to the run. */

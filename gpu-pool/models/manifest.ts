@@ -48,6 +48,22 @@ const providerList = z
     error: 'expects each execution provider at most once',
   });
 
+const roleName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, {
+  error: 'expects a lower-case role name such as "recognizer"',
+});
+
+const fileName = z.string().regex(safeName, {
+  error: 'expects a plain file name inside the version folder, such as model.onnx (no "/" or "..")',
+});
+
+/** A further ONNX graph of the same model version, opened and checked like the main one. */
+const companionSpec = z.strictObject({
+  role: roleName,
+  file: fileName,
+  inputs: z.array(tensorSpec).min(1, { error: 'expects at least one input' }),
+  outputs: z.array(tensorSpec).min(1, { error: 'expects at least one output' }),
+});
+
 /**
  * The schema of `manifest.json`, the file beside each model version that tells the pool how to
  * serve it. Unknown keys are rejected, so a misspelt optional field is reported rather than
@@ -74,6 +90,22 @@ export const modelManifestSchema = z.strictObject({
   executionProviders: providerList.default(['cuda', 'cpu']),
   /** True for a model with computed weights that exists to exercise the pool, not to recognize. */
   synthetic: z.boolean().optional(),
+  /** The weights' licence, as an SPDX identifier such as "MIT" or "Apache-2.0". */
+  license: z.string().min(1).optional(),
+  /** Where the weights come from (a package, a release), for models Kai did not make. */
+  source: z.string().min(1).optional(),
+  /**
+   * Further graphs its handler runs beside `file` (a recognizer beside a detector, a text
+   * encoder beside an image encoder); each is opened, checked and released with the model.
+   */
+  companions: z
+    .array(companionSpec)
+    .refine((parts) => new Set(parts.map((part) => part.role)).size === parts.length, {
+      error: 'expects each companion role at most once',
+    })
+    .optional(),
+  /** Other files of the version folder its handler reads (a dictionary, a tokenizer), by role. */
+  assets: z.record(roleName, fileName).optional(),
 });
 
 /** A validated `manifest.json`, with defaults filled in. */

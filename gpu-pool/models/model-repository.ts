@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Logger } from '../../core/logging/logger.ts';
 import { type LoadedVersion, loadModelVersion } from './load-model-version.ts';
@@ -32,6 +33,16 @@ export interface LoadedModel {
   session: InferenceSession;
   /** Runs the session on `feeds`, keyed by the manifest's input names. */
   run(feeds: InferenceSession.FeedsType): Promise<InferenceSession.ReturnType>;
+  /**
+   * Runs the manifest's companion graph `role` on `feeds`; rejects for a role the manifest
+   * does not list, or once the repository is closed.
+   */
+  runCompanion(
+    role: string,
+    feeds: InferenceSession.FeedsType,
+  ): Promise<InferenceSession.ReturnType>;
+  /** The absolute path of the manifest's asset `role`, or undefined when it lists none. */
+  assetPath(role: string): string | undefined;
 }
 
 /** The models of one model directory, loaded once; see `loadModelRepository`. */
@@ -153,6 +164,16 @@ function createRepository(
         if (closed) throw new Error(`Model ${name} cannot run: its repository was closed.`);
         return entry.session.run(feeds);
       },
+      async runCompanion(role, feeds) {
+        if (closed) throw new Error(`Model ${name} cannot run: its repository was closed.`);
+        const session = entry.companions.get(role);
+        if (!session) throw new Error(`Model ${name} has no companion graph ${role}.`);
+        return session.run(feeds);
+      },
+      assetPath(role) {
+        const file = entry.manifest.assets?.[role];
+        return file === undefined ? undefined : join(entry.dir, file);
+      },
     });
   }
 
@@ -162,7 +183,11 @@ function createRepository(
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([...loaded.values()].map((entry) => entry.session.release()));
+      const sessions = [...loaded.values()].flatMap((entry) => [
+        entry.session,
+        ...entry.companions.values(),
+      ]);
+      await Promise.all(sessions.map((session) => session.release()));
     },
   };
 }

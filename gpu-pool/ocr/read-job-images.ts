@@ -1,0 +1,48 @@
+import type { HandlerJob, JobOutcome } from '../handlers/handler.ts';
+import { fatal } from '../handlers/handler.ts';
+import type { LoadedModel } from '../models/model-repository.ts';
+import { decodeImage, ImageInputError } from './decode-image.ts';
+import { ocrModelOf } from './loaded-ocr-model.ts';
+import { type OcrResult, recognizeImages } from './ocr-engine.ts';
+
+/** Per job: the OCR of its image, or the fatal outcome of an image that cannot be read. */
+export type JobReading = { ok: true; ocr: OcrResult } | { ok: false; outcome: JobOutcome };
+
+/**
+ * Decodes the base64 image of each job and reads all of them in one OCR pass, so the text
+ * lines of the whole batch share recognizer runs. An image that cannot be decoded fails its
+ * own job (fatal, with the image's stable code) and leaves the others alone; a failing model
+ * throws, for the pool to retry the jobs one by one.
+ */
+export async function readJobImages(
+  jobs: readonly HandlerJob<{ imageBase64?: string | undefined }>[],
+  model: LoadedModel | undefined,
+): Promise<JobReading[]> {
+  if (!model) throw new Error('The paddleocr model is not loaded.');
+  const ocr = await ocrModelOf(model);
+
+  const readings: (JobReading | undefined)[] = [];
+  const images: Awaited<ReturnType<typeof decodeImage>>[] = [];
+  const imageOf: number[] = [];
+  for (const [index, job] of jobs.entries()) {
+    try {
+      const bytes = Buffer.from(job.payload.imageBase64 ?? '', 'base64');
+      images.push(await decodeImage(bytes));
+      imageOf.push(index);
+      readings.push(undefined);
+    } catch (error) {
+      if (!(error instanceof ImageInputError)) throw error;
+      job.logger.info({ code: error.code }, 'image refused');
+      readings.push({ ok: false, outcome: fatal(error.code, error.message) });
+    }
+  }
+
+  if (images.length > 0) {
+    const { results, stats } = await recognizeImages(ocr, images);
+    jobs[0]?.logger.debug({ ...stats, images: images.length }, 'ocr batch read');
+    results.forEach((result, n) => {
+      readings[imageOf[n] as number] = { ok: true, ocr: result };
+    });
+  }
+  return readings as JobReading[];
+}
