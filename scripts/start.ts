@@ -2,6 +2,8 @@
 // server, the migrations, the worker pool with the models of MODEL_DIR and, without
 // DATABASE_URL, PGlite under KAI_DATA_DIR.
 import { fileURLToPath } from 'node:url';
+import { resolveJwtOptions } from '../core/auth/auth-setup.ts';
+import { createJwtVerifier } from '../core/auth/jwt-verifier.ts';
 import { loadConfig } from '../core/config/load-config.ts';
 import type { Database } from '../core/db/database.ts';
 import { loadMigrations } from '../core/db/migrations/load-migrations.ts';
@@ -12,6 +14,7 @@ import { createLogger } from '../core/logging/logger.ts';
 import { loadDotenv } from '../core/node/load-dotenv.ts';
 import { runService } from '../core/node/run-service.ts';
 import { type NodeServer, serveNode } from '../core/node/serve-node.ts';
+import { openStorage } from '../core/storage/open-storage.ts';
 import { type ComposedPool, composePool } from '../gpu-pool/compose-pool.ts';
 import { metricsRoute } from '../gpu-pool/pool-app.ts';
 
@@ -37,7 +40,17 @@ runService('Kai failed to start', () => {
       started.composed = composed;
 
       // One local server: the API and, as it listens on loopback by default, the pool's metrics.
-      const app = createApp({ db, logger, readiness: () => readiness });
+      const jwt = await resolveJwtOptions(config, 'local');
+      logger.info({ jwtSource: jwt.source, issuer: jwt.issuer }, 'API auth configured');
+      const app = createApp({
+        db,
+        logger,
+        readiness: () => readiness,
+        verifyJwt: createJwtVerifier(jwt),
+        storage: openStorage(config, 'local'),
+        maxUploadBytes: config.storage.maxUploadBytes,
+        queueClasses: config.queue.classes,
+      });
       app.route('/', metricsRoute(composed.prometheus.registry));
       started.server = await serveNode(app, config.http);
       logger.info({ url: started.server.url }, `Kai listening on ${started.server.url}`);

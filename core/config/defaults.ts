@@ -33,4 +33,10 @@ export const DEFAULTS = {
   BATCH_SIZE_LIMIT: 8,
   /** Relative, so it is `/app/models` in the container (WORKDIR /app) and `models/` locally. */
   MODEL_DIR: 'models',
+  /** Supabase Auth puts this audience in its users' JWTs. */
+  SUPABASE_JWT_AUDIENCE: 'authenticated',
+  /** The Supabase Storage bucket (or data dir folder) that holds uploaded job inputs. */
+  STORAGE_BUCKET: 'kai-inputs',
+  /** The largest upload or base64 input one job takes. */
+  UPLOAD_MAX_BYTES: 20 * 1024 * 1024,
 } as const;

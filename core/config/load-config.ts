@@ -31,6 +31,19 @@ export interface KaiConfig {
     modelDir: string;
     metricsPort: number;
   };
+  /** Supabase Auth JWTs; core/auth/auth-setup.ts gives the embedded default its secret. */
+  auth: {
+    jwtSecret: string | undefined;
+    jwksUrl: string | undefined;
+    /** SUPABASE_JWT_ISSUER, else SUPABASE_URL + '/auth/v1', else undefined. */
+    issuer: string | undefined;
+    audience: string;
+  };
+  supabase: { url: string | undefined; serviceKey: string | undefined };
+  /** Where uploads go: Supabase Storage when SUPABASE_URL and SUPABASE_KEY are set. */
+  storage: { driver: 'data-dir' | 'supabase'; bucket: string; maxUploadBytes: number };
+  /** KAI_DATA_DIR, also with DATABASE_URL: the local JWT secret and stored uploads live there. */
+  dataDir: string;
 }
 
 /**
@@ -74,6 +87,21 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
       modelDir: e.MODEL_DIR,
       metricsPort: e.METRICS_PORT,
     },
+    auth: {
+      jwtSecret: e.SUPABASE_JWT_SECRET,
+      jwksUrl: e.SUPABASE_JWKS_URL,
+      issuer:
+        e.SUPABASE_JWT_ISSUER ??
+        (e.SUPABASE_URL ? `${e.SUPABASE_URL.replace(/\/+$/, '')}/auth/v1` : undefined),
+      audience: e.SUPABASE_JWT_AUDIENCE,
+    },
+    supabase: { url: e.SUPABASE_URL, serviceKey: e.SUPABASE_KEY },
+    storage: {
+      driver: e.STORAGE_DRIVER ?? (e.SUPABASE_URL && e.SUPABASE_KEY ? 'supabase' : 'data-dir'),
+      bucket: e.STORAGE_BUCKET,
+      maxUploadBytes: e.UPLOAD_MAX_BYTES,
+    },
+    dataDir: e.KAI_DATA_DIR,
   };
 }
 

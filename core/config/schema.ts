@@ -90,6 +90,33 @@ export const envSchema = z.object({
     integer(1, 1024, 'a whole number from 1 to 1024').default(DEFAULTS.BATCH_SIZE_LIMIT),
   ),
   MODEL_DIR: variable(z.string().default(DEFAULTS.MODEL_DIR)),
+  SUPABASE_URL: variable(
+    z.url({ protocol: /^https?$/, error: 'expects an http(s) URL' }).optional(),
+  ),
+  /** The service role key: server side only (Storage uploads). */
+  SUPABASE_KEY: variable(z.string().optional()),
+  SUPABASE_JWT_SECRET: variable(
+    z.string().min(32, { error: 'expects a secret of at least 32 characters' }).optional(),
+  ),
+  SUPABASE_JWKS_URL: variable(
+    z.url({ protocol: /^https?$/, error: 'expects an http(s) URL' }).optional(),
+  ),
+  SUPABASE_JWT_ISSUER: variable(z.string().min(1).optional()),
+  SUPABASE_JWT_AUDIENCE: variable(z.string().min(1).default(DEFAULTS.SUPABASE_JWT_AUDIENCE)),
+  STORAGE_DRIVER: variable(
+    z.enum(['data-dir', 'supabase'], { error: 'expects data-dir or supabase' }).optional(),
+  ),
+  STORAGE_BUCKET: variable(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, { error: 'expects a bucket name' })
+      .default(DEFAULTS.STORAGE_BUCKET),
+  ),
+  UPLOAD_MAX_BYTES: variable(
+    integer(1, 1024 * 1024 * 1024, 'a number of bytes from 1 to 1073741824').default(
+      DEFAULTS.UPLOAD_MAX_BYTES,
+    ),
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -28,5 +28,7 @@ export interface ApiDeps {
   logger: Logger;
   /** Undefined when no storage is configured; uploads are then refused with a 503. */
   storage: ObjectStorage | undefined;
+  /** The largest upload or base64 input accepted (UPLOAD_MAX_BYTES). */
+  maxUploadBytes: number;
   queueClasses: QueueClasses;
 }

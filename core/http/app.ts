@@ -28,6 +28,8 @@ export interface AppOptions {
   verifyJwt?: JwtVerifier | undefined;
   /** Where uploads go; without it uploads and base64 inputs are refused with a 503. */
   storage?: ObjectStorage | undefined;
+  /** The largest upload or base64 input; `DEFAULTS.UPLOAD_MAX_BYTES` when unset. */
+  maxUploadBytes?: number | undefined;
   /** The queue classes jobs may name; `DEFAULTS.KAI_QUEUES` when unset. */
   queueClasses?: QueueClasses | undefined;
 }
@@ -48,6 +50,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     db: options.db,
     logger: options.logger,
     storage: options.storage,
+    maxUploadBytes: options.maxUploadBytes ?? DEFAULTS.UPLOAD_MAX_BYTES,
     queueClasses: options.queueClasses ?? structuredClone(DEFAULTS.KAI_QUEUES),
   };
 
