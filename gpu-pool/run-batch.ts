@@ -72,7 +72,12 @@ export async function runBatch(
   }
 
   if (runnable.length > 0) {
-    const handlerContext = { model, signal: context.stopSignal, logger: context.logger };
+    const handlerContext = {
+      model,
+      signal: context.stopSignal,
+      logger: context.logger,
+      db: context.db,
+    };
     const results = await runGuarded(
       handler,
       runnable.map((r) => r.job),
@@ -124,6 +129,7 @@ async function runGuarded(
 function handlerJob(context: BatchContext, entry: HeldJob, payload: unknown): HandlerJob {
   return {
     id: entry.job.id,
+    ownerId: entry.job.ownerId,
     payload,
     attempt: entry.job.attempts,
     signal: entry.controller.signal,

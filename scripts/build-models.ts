@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
 import { createLogger, type Logger } from '../core/logging/logger.ts';
 import type { ModelManifestInput } from '../gpu-pool/models/manifest.ts';
+import { buildTextureNet } from './build-texture-net.ts';
 
 const { onnx } = onnxProto;
 
@@ -214,6 +215,12 @@ async function main(): Promise<void> {
       durationMs: Math.round(performance.now() - startedMs),
     },
     'synthetic model written',
+  );
+
+  const texture = await buildTextureNet(values.out);
+  logger.info(
+    { modelPath: texture.modelPath, parameterCount: texture.parameterCount },
+    'kai-texture-net written (computed, not trained)',
   );
 }
 

@@ -18,6 +18,7 @@ import { validationHook } from './openapi.ts';
 import { serveOpenApiDocument } from './openapi-document.ts';
 import { allowedMethods, MethodNotAllowedError } from './openapi-fallback.ts';
 import { internalErrorResponse, problemResponse } from './problem.ts';
+import { catalogRoutes } from './routes/catalog-routes.ts';
 import { jobsRoutes } from './routes/jobs-routes.ts';
 
 export interface AppOptions {
@@ -83,6 +84,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/', jobsRoutes(deps));
   app.route('/', apiKeysRoutes(deps));
   // Feature routes: mount further routers here, `app.route('/', xRoutes(deps))`.
+  app.route('/', catalogRoutes(deps));
 
   serveOpenApiDocument(app);
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Kai API' }));

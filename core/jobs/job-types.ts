@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { materialClassifyJobType, textureEmbedJobType } from '../catalog/catalog-job-types.ts';
 import { KaiError } from '../errors.ts';
 
 /**
@@ -13,6 +14,13 @@ export interface JobType<Payload = unknown> {
   /** The model in the repository it runs, or null for work without a model. */
   model: string | null;
   payload: z.ZodType<Payload>;
+  /** True when its jobs need pgvector: refused with `capability_unavailable` without it. */
+  needsVector?: boolean;
+  /**
+   * True when a submission must be refused (`model_unavailable`) while pools run and none
+   * serves its model, rather than wait: for models whose weights do not ship with Kai.
+   */
+  refuseWithoutReadyModel?: boolean;
 }
 
 const noop: JobType<{ sleepMs?: number | undefined }> = {
@@ -39,7 +47,12 @@ const syntheticMlp: JobType<{ input: number[] }> = {
 
 /** Every job type Kai runs, in one place. */
 export const JOB_TYPES: ReadonlyMap<string, JobType> = new Map(
-  [noop, syntheticMlp].map((t) => [t.type, t as JobType]),
+  [
+    noop,
+    syntheticMlp,
+    textureEmbedJobType as JobType,
+    materialClassifyJobType as JobType,
+  ].map((t) => [t.type, t as JobType]),
 );
 
 /** A submission named a job type Kai does not run. */

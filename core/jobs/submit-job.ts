@@ -3,6 +3,7 @@ import { ValidationError } from '../errors.ts';
 import { type EnqueueResult, enqueueJob } from '../queue/enqueue.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { UnknownQueueError } from '../queue/queue-errors.ts';
+import { assertJobTypeAvailable } from './job-availability.ts';
 import { jobTypeOf } from './job-types.ts';
 
 /** A submission as the API receives it, before Kai checks it. */
@@ -25,7 +26,8 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
 /**
  * Checks a submission against Kai's registry of job types and queue classes, then enqueues it
  * with its type's model, so the pool can batch it. An unknown type, an unknown class, a payload
- * its type refuses or one over `MAX_PAYLOAD_BYTES` is a clear domain error, never a row.
+ * its type refuses or one over `MAX_PAYLOAD_BYTES` is a clear domain error, never a row; so is
+ * a type that cannot run here (`assertJobTypeAvailable`).
  */
 export async function submitJob(
   db: Queryable,
@@ -55,6 +57,8 @@ export async function submitJob(
       })),
     );
   }
+
+  await assertJobTypeAvailable(db, jobType);
 
   return await enqueueJob(db, {
     type: jobType.type,

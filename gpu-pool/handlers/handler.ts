@@ -1,3 +1,4 @@
+import type { Database } from '../../core/db/database.ts';
 import type { JobType } from '../../core/jobs/job-types.ts';
 import type { Logger } from '../../core/logging/logger.ts';
 import type { Failure } from '../../core/queue/settle-jobs.ts';
@@ -5,6 +6,8 @@ import type { Failure } from '../../core/queue/settle-jobs.ts';
 /** One job of a batch, as a handler sees it. */
 export interface HandlerJob<Payload = unknown> {
   id: string;
+  /** The user who submitted it (`auth.uid()`), or null for a job of the service itself. */
+  ownerId: string | null;
   payload: Payload;
   /** 1 for the first attempt. */
   attempt: number;
@@ -25,6 +28,11 @@ export interface HandlerContext<Model = unknown> {
   /** Fires when the pool stops hard. */
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * The pool's database, for handlers that read Kai's data (such as the catalog). It connects
+   * with the pool's privileges: run reads on a user's behalf as that user (see `ownerId`).
+   */
+  db: Database;
 }
 
 /**
