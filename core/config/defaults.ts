@@ -39,4 +39,38 @@ export const DEFAULTS = {
   STORAGE_BUCKET: 'kai-inputs',
   /** The largest upload or base64 input one job takes. */
   UPLOAD_MAX_BYTES: 20 * 1024 * 1024,
+  RATE_LIMIT_ENABLED: true,
+  /** Per caller (API key, else user, else client address), over a sliding minute. */
+  RATE_LIMIT_PER_MINUTE: 600,
+  /** `POST /v1/jobs` per caller and minute, counted apart from the limit above. */
+  RATE_LIMIT_SUBMIT_PER_MINUTE: 120,
+  /** How long a limit check waits for Redis before the request passes unmetered. */
+  RATE_LIMIT_TIMEOUT_MS: 500,
+  TRUST_PROXY: false,
+  /** 10 MiB: room for an image upload. Vercel itself stops function bodies at 4.5 MB. */
+  API_BODY_LIMIT_BYTES: 10 * 1024 * 1024,
+  IDEMPOTENCY_KEY_TTL_MS: 24 * 60 * MINUTE,
+  NOTIFICATION_SERVICE_ENABLED: true,
+  DEFAULT_NOTIFICATION_CHANNEL: 'in-app' as const,
+  EMAIL_FROM: 'Kai <notifications@kai.local>',
+  EMAIL_API_URL: 'https://api.resend.com',
+  SMS_API_URL: 'https://api.twilio.com',
+  VAPID_SUBJECT: 'mailto:notifications@kai.local',
+  /** Retries after the first attempt of a delivery. */
+  WEBHOOK_RETRY_ATTEMPTS: 3,
+  /** Per attempt, connection included. */
+  WEBHOOK_TIMEOUT_MS: 5 * SECOND,
+  /** Retries wait 1 min, 2 min, 4 min, ... (doubling), at most an hour. */
+  WEBHOOK_RETRY_BASE_MS: 1 * MINUTE,
+  WEBHOOK_RETRY_MAX_MS: 60 * MINUTE,
+  /** Consecutive failed attempts after which an endpoint is disabled and its owner told. */
+  WEBHOOK_FAILURE_THRESHOLD: 15,
+  QSTASH_URL: 'https://qstash.upstash.io',
+  PARAM_REGISTRY_ENABLED: true,
+  /** Parameter-set versions older than this are pruned, except active and best ones. */
+  PARAM_HISTORY_RETENTION_DAYS: 90,
+  /** The set a job or suggestion reads when it names none. */
+  DEFAULT_PARAMETER_SET: 'standard',
+  /** The least cosine similarity of property vectors for a neighbour in suggestions. */
+  SIMILARITY_THRESHOLD: 0.75,
 } as const;

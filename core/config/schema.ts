@@ -45,6 +45,40 @@ const databaseUrl = z.string().refine(
   { error: 'expects a URL of the form postgres://user:password@host:port/database' },
 );
 
+const redisUrl = z
+  .string()
+  .refine(
+    (value) => URL.canParse(value) && ['redis:', 'rediss:'].includes(new URL(value).protocol),
+    { error: 'expects a URL of the form redis://[:password@]host:port[/db] (or rediss://)' },
+  );
+
+const httpsUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && ['https:', 'http:'].includes(new URL(value).protocol), {
+    error: 'expects an https:// URL',
+  });
+
+/** `CORS_ORIGIN`: origins such as `https://app.example.com`, comma-separated, or `*`. */
+const corsOrigins = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((origin) => origin.trim().replace(/\/+$/, ''))
+      .filter((origin) => origin !== ''),
+  )
+  .refine(
+    (origins) =>
+      origins.every(
+        (origin) =>
+          origin === '*' ||
+          (URL.canParse(origin) &&
+            ['http:', 'https:'].includes(new URL(origin).protocol) &&
+            new URL(origin).origin === origin),
+      ),
+    { error: 'expects comma-separated origins such as https://app.example.com, or *' },
+  );
+
 /** The environment variables Kai reads, with their defaults and what each expects. */
 export const envSchema = z.object({
   HOST: variable(z.string().default(DEFAULTS.HOST)),
@@ -116,6 +150,94 @@ export const envSchema = z.object({
     integer(1, 1024 * 1024 * 1024, 'a number of bytes from 1 to 1073741824').default(
       DEFAULTS.UPLOAD_MAX_BYTES,
     ),
+  ),
+  // The API's edge: rate limits, CORS, body size, idempotency keys.
+  REDIS_URL: variable(redisUrl.optional()),
+  UPSTASH_REDIS_REST_URL: variable(httpsUrl.optional()),
+  UPSTASH_REDIS_REST_TOKEN: variable(z.string().optional()),
+  RATE_LIMIT_ENABLED: variable(boolean.default(DEFAULTS.RATE_LIMIT_ENABLED)),
+  RATE_LIMIT_PER_MINUTE: variable(
+    integer(1, 1_000_000, 'requests per minute from 1 to 1000000').default(
+      DEFAULTS.RATE_LIMIT_PER_MINUTE,
+    ),
+  ),
+  RATE_LIMIT_SUBMIT_PER_MINUTE: variable(
+    integer(1, 1_000_000, 'requests per minute from 1 to 1000000').default(
+      DEFAULTS.RATE_LIMIT_SUBMIT_PER_MINUTE,
+    ),
+  ),
+  TRUST_PROXY: variable(boolean.default(DEFAULTS.TRUST_PROXY)),
+  CORS_ORIGIN: variable(corsOrigins.optional()),
+  API_BODY_LIMIT_BYTES: variable(
+    integer(1024, 1_073_741_824, 'bytes from 1024 to 1073741824').default(
+      DEFAULTS.API_BODY_LIMIT_BYTES,
+    ),
+  ),
+  IDEMPOTENCY_KEY_TTL_MS: variable(
+    ms(60_000, 2_592_000_000).default(DEFAULTS.IDEMPOTENCY_KEY_TTL_MS),
+  ),
+  // Notifications and webhooks (core/events, core/notify, core/webhooks).
+  NOTIFICATION_SERVICE_ENABLED: variable(boolean.default(DEFAULTS.NOTIFICATION_SERVICE_ENABLED)),
+  DEFAULT_NOTIFICATION_CHANNEL: variable(
+    z
+      .enum(['in-app', 'email', 'sms', 'push'], { error: 'expects in-app, email, sms or push' })
+      .default(DEFAULTS.DEFAULT_NOTIFICATION_CHANNEL),
+  ),
+  EMAIL_PROVIDER: variable(z.enum(['resend'], { error: 'expects resend' }).optional()),
+  EMAIL_API_KEY: variable(z.string().optional()),
+  EMAIL_FROM: variable(z.string().min(3).default(DEFAULTS.EMAIL_FROM)),
+  EMAIL_API_URL: variable(httpsUrl.default(DEFAULTS.EMAIL_API_URL)),
+  SMS_PROVIDER: variable(z.enum(['twilio'], { error: 'expects twilio' }).optional()),
+  SMS_API_KEY: variable(z.string().optional()),
+  SMS_ACCOUNT_SID: variable(z.string().optional()),
+  SMS_FROM: variable(z.string().optional()),
+  SMS_API_URL: variable(httpsUrl.default(DEFAULTS.SMS_API_URL)),
+  VAPID_PUBLIC_KEY: variable(z.string().optional()),
+  VAPID_PRIVATE_KEY: variable(z.string().optional()),
+  VAPID_SUBJECT: variable(z.string().default(DEFAULTS.VAPID_SUBJECT)),
+  WEBHOOK_RETRY_ATTEMPTS: variable(
+    integer(0, 20, 'a whole number of retries from 0 to 20').default(
+      DEFAULTS.WEBHOOK_RETRY_ATTEMPTS,
+    ),
+  ),
+  WEBHOOK_TIMEOUT_MS: variable(ms(100, 60_000).default(DEFAULTS.WEBHOOK_TIMEOUT_MS)),
+  WEBHOOK_RETRY_BASE_MS: variable(ms(1, 86_400_000).default(DEFAULTS.WEBHOOK_RETRY_BASE_MS)),
+  WEBHOOK_RETRY_MAX_MS: variable(ms(1, 86_400_000).default(DEFAULTS.WEBHOOK_RETRY_MAX_MS)),
+  WEBHOOK_FAILURE_THRESHOLD: variable(
+    integer(1, 10_000, 'a whole number from 1 to 10000').default(
+      DEFAULTS.WEBHOOK_FAILURE_THRESHOLD,
+    ),
+  ),
+  DELIVERY_TRANSPORT: variable(
+    z.enum(['local', 'qstash'], { error: 'expects local or qstash' }).default('local'),
+  ),
+  /** Public URLs of the `webhook-delivery` and `qstash-callback` functions (QStash calls them). */
+  DELIVERY_ENDPOINT_URL: variable(httpsUrl.optional()),
+  DELIVERY_CALLBACK_URL: variable(httpsUrl.optional()),
+  QSTASH_URL: variable(httpsUrl.default(DEFAULTS.QSTASH_URL)),
+  QSTASH_TOKEN: variable(z.string().optional()),
+  QSTASH_CURRENT_SIGNING_KEY: variable(z.string().optional()),
+  QSTASH_NEXT_SIGNING_KEY: variable(z.string().optional()),
+  PARAM_REGISTRY_ENABLED: variable(boolean.default(DEFAULTS.PARAM_REGISTRY_ENABLED)),
+  PARAM_HISTORY_RETENTION_DAYS: variable(
+    integer(1, 36_500, 'a whole number of days from 1 to 36500').default(
+      DEFAULTS.PARAM_HISTORY_RETENTION_DAYS,
+    ),
+  ),
+  DEFAULT_PARAMETER_SET: variable(
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,62}$/, {
+        error: 'expects a set name: lower-case letters, digits, _ and -',
+      })
+      .default(DEFAULTS.DEFAULT_PARAMETER_SET),
+  ),
+  SIMILARITY_THRESHOLD: variable(
+    z.coerce
+      .number({ error: 'expects a number from 0 to 1' })
+      .min(0, { error: 'expects a number from 0 to 1' })
+      .max(1, { error: 'expects a number from 0 to 1' })
+      .default(DEFAULTS.SIMILARITY_THRESHOLD),
   ),
 });
 
