@@ -1,7 +1,8 @@
 import { StartupError } from '../errors.ts';
+import type { RateLimitStoreConfig } from '../http/middleware/create-rate-limiter.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { DEFAULTS } from './defaults.ts';
-import { envSchema } from './schema.ts';
+import { type Env, envSchema } from './schema.ts';
 
 /** Kai's configuration, parsed once at start and passed down; nothing else reads the env. */
 export interface KaiConfig {
@@ -30,6 +31,20 @@ export interface KaiConfig {
     batchSizeLimit: number;
     modelDir: string;
     metricsPort: number;
+  };
+  /** The API's edge middleware: rate limits, CORS, body size, idempotency keys. */
+  edge: {
+    rateLimit: {
+      enabled: boolean;
+      store: RateLimitStoreConfig;
+      perMinute: number;
+      submitPerMinute: number;
+      timeoutMs: number;
+      trustProxy: boolean;
+    };
+    corsOrigins: string[];
+    bodyLimitBytes: number;
+    idempotencyTtlMs: number;
   };
   /** Supabase Auth JWTs; core/auth/auth-setup.ts gives the embedded default its secret. */
   auth: {
@@ -87,6 +102,19 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
       modelDir: e.MODEL_DIR,
       metricsPort: e.METRICS_PORT,
     },
+    edge: {
+      rateLimit: {
+        enabled: e.RATE_LIMIT_ENABLED,
+        store: rateLimitStore(e),
+        perMinute: e.RATE_LIMIT_PER_MINUTE,
+        submitPerMinute: e.RATE_LIMIT_SUBMIT_PER_MINUTE,
+        timeoutMs: DEFAULTS.RATE_LIMIT_TIMEOUT_MS,
+        trustProxy: e.TRUST_PROXY,
+      },
+      corsOrigins: e.CORS_ORIGIN ?? [],
+      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+      idempotencyTtlMs: e.IDEMPOTENCY_KEY_TTL_MS,
+    },
     auth: {
       jwtSecret: e.SUPABASE_JWT_SECRET,
       jwksUrl: e.SUPABASE_JWKS_URL,
@@ -107,4 +135,20 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
 
 function isTransactionPooler(url: string): boolean {
   return new URL(url).port === String(DEFAULTS.TRANSACTION_POOLER_PORT);
+}
+
+/** Upstash when both of its variables are set, else REDIS_URL, else memory. */
+function rateLimitStore(e: Env): RateLimitStoreConfig {
+  const url = e.UPSTASH_REDIS_REST_URL;
+  const token = e.UPSTASH_REDIS_REST_TOKEN;
+  if ((url === undefined) !== (token === undefined)) {
+    const missing = url === undefined ? 'UPSTASH_REDIS_REST_URL' : 'UPSTASH_REDIS_REST_TOKEN';
+    throw new StartupError(
+      `Kai cannot start: ${missing} is unset; Upstash needs both UPSTASH_REDIS_REST_URL and ` +
+        'UPSTASH_REDIS_REST_TOKEN (or neither).',
+    );
+  }
+  if (url !== undefined && token !== undefined) return { kind: 'upstash', url, token };
+  if (e.REDIS_URL !== undefined) return { kind: 'redis', url: e.REDIS_URL };
+  return { kind: 'memory' };
 }

@@ -13,6 +13,8 @@ import type { QueueClasses } from '../queue/queue-classes.ts';
 import type { ObjectStorage } from '../storage/object-storage.ts';
 import type { ApiDeps, AppEnv } from './app-env.ts';
 import { healthRoutes, type Readiness } from './health-routes.ts';
+import { type EdgeSettings, edgeMiddleware } from './middleware/edge-middleware.ts';
+import type { RateLimiter } from './middleware/rate-limiter.ts';
 import { modelsRoutes } from './models-routes.ts';
 import { validationHook } from './openapi.ts';
 import { serveOpenApiDocument } from './openapi-document.ts';
@@ -33,6 +35,10 @@ export interface AppOptions {
   maxUploadBytes?: number | undefined;
   /** The queue classes jobs may name; `DEFAULTS.KAI_QUEUES` when unset. */
   queueClasses?: QueueClasses | undefined;
+  /** Rate limits, CORS, body limit, idempotency (`config.edge`); Kai's defaults when unset. */
+  edge?: EdgeSettings | undefined;
+  /** A rate limiter the caller built and closes; else one is built from `edge`. */
+  rateLimiter?: RateLimiter | undefined;
 }
 
 /** Probes are polled every few seconds; their log lines would drown the rest at info. */
@@ -76,8 +82,18 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   // Edge middleware (rate limits, idempotency, CORS, body limit): app.use(...) lines go here,
   // before authentication, so that they also guard requests whose credentials fail.
+  const edge = edgeMiddleware({
+    db: options.db,
+    logger: options.logger,
+    settings: options.edge,
+    rateLimiter: options.rateLimiter,
+  });
+  for (const handler of edge.beforeAuth) app.use(handler);
 
   app.use('/v1/*', authenticate({ db: options.db, verifyJwt: options.verifyJwt }));
+
+  // Rate limits and idempotency keys count per authenticated caller, so they come after it.
+  for (const handler of edge.afterAuth) app.use(handler);
 
   app.route('/', healthRoutes(options.db, options.readiness));
   app.route('/', modelsRoutes(options.db));
