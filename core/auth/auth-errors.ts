@@ -36,3 +36,10 @@ export class ForbiddenError extends KaiError {
     super({ code: 'forbidden', status: 403, title: 'Forbidden', detail });
   }
 }
+
+/** The keys to verify credentials with cannot be had right now (503 `auth_unavailable`). */
+export class AuthUnavailableError extends KaiError {
+  constructor(detail: string, cause?: unknown) {
+    super({ code: 'auth_unavailable', status: 503, title: 'Auth unavailable', detail }, { cause });
+  }
+}

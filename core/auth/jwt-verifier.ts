@@ -5,7 +5,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
-import { UnauthorizedError } from './auth-errors.ts';
+import { AuthUnavailableError, UnauthorizedError } from './auth-errors.ts';
 
 /** Where Kai's JWTs come from and what they must say. */
 export interface JwtVerifierOptions {
@@ -54,15 +54,22 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       throw new UnauthorizedError('invalid_token', 'The bearer token is not a JWT.', error);
     }
 
+    const viaJwks = alg !== undefined && JWKS_ALGORITHMS.includes(alg) && jwks !== undefined;
     try {
       if (alg === 'HS256' && secret) {
         return (await jwtVerify(token, secret, { ...checks, algorithms: SECRET_ALGORITHMS }))
           .payload;
       }
-      if (alg !== undefined && JWKS_ALGORITHMS.includes(alg) && jwks) {
+      if (viaJwks && jwks) {
         return (await jwtVerify(token, jwks, { ...checks, algorithms: JWKS_ALGORITHMS })).payload;
       }
     } catch (error) {
+      if (viaJwks && isKeySetOutage(error)) {
+        throw new AuthUnavailableError(
+          'The signing keys (SUPABASE_JWKS_URL) cannot be fetched to verify the token; retry.',
+          error,
+        );
+      }
       throw new UnauthorizedError('invalid_token', reasonOf(error), error);
     }
     throw new UnauthorizedError(
@@ -70,6 +77,15 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       `The bearer token is signed with ${JSON.stringify(alg ?? null)}, which Kai does not accept.`,
     );
   };
+}
+
+/** The key set could not be had (timeout, network, not JSON): Kai's problem, not the token's. */
+function isKeySetOutage(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JWKS_INVALID' || code === 'ERR_JOSE_GENERIC') {
+    return true;
+  }
+  return typeof code !== 'string' || !code.startsWith('ERR_');
 }
 
 /** jose's error codes, told in a sentence that names the failing check and leaks nothing. */
@@ -85,9 +101,6 @@ function reasonOf(error: unknown): string {
       return 'The bearer token signature does not verify.';
     case 'ERR_JWKS_NO_MATCHING_KEY':
       return 'No key of the configured JWKS matches the bearer token.';
-    case 'ERR_JWKS_TIMEOUT':
-    case 'ERR_JOSE_GENERIC':
-      return 'The signing keys could not be fetched to verify the bearer token.';
     default:
       return 'The bearer token is malformed or cannot be verified.';
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { materialClassifyJobType, textureEmbedJobType } from '../catalog/catalog-job-types.ts';
 import { KaiError } from '../errors.ts';
+import { type JobInput, jobInputSchema } from '../storage/job-input.ts';
 
 /**
  * What Kai knows of a job type wherever it runs: the API validates submissions with it, the
@@ -23,12 +24,17 @@ export interface JobType<Payload = unknown> {
   refuseWithoutReadyModel?: boolean;
 }
 
-const noop: JobType<{ sleepMs?: number | undefined }> = {
+const noop: JobType<{ sleepMs?: number | undefined; input?: JobInput | undefined }> = {
   type: 'noop',
-  description: 'Does nothing (optionally for sleepMs); for health checks and queue benchmarks.',
+  description:
+    'Does nothing (optionally for sleepMs) and ignores its input; for health checks, queue ' +
+    'benchmarks and checking uploads end to end.',
   queue: 'maintenance',
   model: null,
-  payload: z.strictObject({ sleepMs: z.number().int().min(0).max(600_000).optional() }),
+  payload: z.strictObject({
+    sleepMs: z.number().int().min(0).max(600_000).optional(),
+    input: jobInputSchema.optional(),
+  }),
 };
 
 const SYNTHETIC_MLP_INPUTS = 256;
