@@ -165,6 +165,7 @@ export function createGuardedHttpClient(options: GuardedHttpOptions): GuardedHtt
           agent: agents[url.protocol as 'http:' | 'https:'],
         },
         (incoming) => {
+          const remoteAddress = incoming.socket?.remoteAddress;
           const chunks: Buffer[] = [];
           let kept = 0;
           let truncated = false;
@@ -201,7 +202,7 @@ export function createGuardedHttpClient(options: GuardedHttpOptions): GuardedHtt
               body: Buffer.concat(chunks).toString('utf8'),
               truncated,
               durationMs: elapsed(),
-              remoteAddress: incoming.socket?.remoteAddress,
+              remoteAddress,
             });
           };
         },
