@@ -61,7 +61,7 @@ create table public.notification_settings (
 create table public.push_subscriptions (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null,
-  endpoint text not null check (length(endpoint) <= 2048 and endpoint ~ '^https://'),
+  endpoint text not null check (length(endpoint) <= 2048 and endpoint ~ '^https?://'),
   p256dh text not null check (length(p256dh) <= 200),
   auth text not null check (length(auth) <= 100),
   created_at timestamptz not null default now(),
