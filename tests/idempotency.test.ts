@@ -292,3 +292,66 @@ describe('Idempotency-Key on POST', () => {
     ).rejects.toThrow(/permission denied/);
   });
 });
+
+describe('Idempotency-Key on routes that return a secret', () => {
+  it('never keeps a new API key: each try creates its own, and no secret is at rest', async () => {
+    const sub = randomUUID();
+    const key = randomUUID();
+    const create = async () =>
+      app.request('/v1/api-keys', {
+        method: 'POST',
+        headers: {
+          ...(await bearer(sub)),
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({ name: 'deploy', scopes: ['jobs:read'] }),
+      });
+
+    const first = await create();
+    const second = await create();
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    const secrets = await Promise.all(
+      [first, second].map(async (r) => ((await r.json()) as { secret: string }).secret),
+    );
+    expect(secrets[0]).not.toBe(secrets[1]);
+
+    const kept = await testDb.db.query('select 1 from kai.idempotency_keys where key = $1', [key]);
+    expect(kept).toHaveLength(0);
+  });
+});
+
+describe('Idempotency-Key on POST /v1/jobs', () => {
+  it('submits one job for any number of retries with the same key', async () => {
+    const sub = randomUUID();
+    const key = randomUUID();
+    const submit = async () =>
+      app.request('/v1/jobs', {
+        method: 'POST',
+        headers: {
+          ...(await bearer(sub)),
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({ type: 'noop', payload: { sleepMs: 1 } }),
+      });
+
+    const responses = [await submit(), await submit(), await submit()];
+    expect(responses.map((r) => r.status)).toEqual([202, 202, 202]);
+    expect(responses.map((r) => r.headers.get('idempotent-replayed'))).toEqual([
+      null,
+      'true',
+      'true',
+    ]);
+    const ids = await Promise.all(
+      responses.map(async (r) => ((await r.json()) as { id: string }).id),
+    );
+    expect(new Set(ids).size).toBe(1);
+    expect(responses[2]?.headers.get('location')).toBe(`/v1/jobs/${ids[0]}`);
+
+    const jobs = await testDb.db.query('select id from public.jobs where owner_id = $1', [sub]);
+    expect(jobs).toHaveLength(1);
+  });
+});

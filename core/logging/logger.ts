@@ -1,4 +1,4 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -26,11 +26,19 @@ const REDACTED_PATHS = [
  * Creates Kai's root logger: JSON lines on stdout, secrets redacted. Parts of Kai take a child
  * of it scoped by what they work on (`requestId`, `jobId`, `workerId`).
  */
-export function createLogger(options: { level: string; name?: string }): Logger {
-  return pino({
-    name: options.name ?? 'kai',
-    level: options.level,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    base: { pid: process.pid },
-  });
+export function createLogger(options: {
+  level: string;
+  name?: string;
+  /** Where the lines go; stdout when unset. */
+  destination?: DestinationStream;
+}): Logger {
+  return pino(
+    {
+      name: options.name ?? 'kai',
+      level: options.level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+    },
+    options.destination,
+  );
 }

@@ -50,6 +50,12 @@ const STORED_HEADERS = ['content-type', 'location', 'content-location', 'etag', 
  */
 const NOT_STORED_STATUSES = new Set([400, 401, 403, 408, 409, 413, 415, 422, 429]);
 
+/**
+ * Paths whose responses carry a secret shown once (a new API key): never kept at rest in plain
+ * text, whatever the route's headers say. Routes should also send `Cache-Control: no-store`.
+ */
+const SECRET_PATHS = [/^\/v1\/api-keys\/?$/];
+
 /** Responses larger than this are not kept; their keys are released. */
 const MAX_STORED_BODY_BYTES = 1024 * 1024;
 
@@ -122,7 +128,8 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
     await next();
 
     const logger = (c.get('logger') as Logger | undefined) ?? options.logger;
-    const stored = await storable(c.res);
+    const keepsSecret = SECRET_PATHS.some((pattern) => pattern.test(url.pathname));
+    const stored = keepsSecret ? undefined : await storable(c.res);
     try {
       if (stored === undefined) {
         await releaseIdempotencyKey(options.db, caller, key, claim.lockToken);
