@@ -84,7 +84,7 @@ describe('the catalog where pgvector is missing (the real Postgres leg)', () => 
       const image = base64((sample as { bytes: Buffer }).bytes);
 
       const added = await call(userA, '/v1/catalog/items', {
-        items: [{ materialClass: 'oak', productId: 'p-1', image }],
+        items: [{ materialClass: 'oak', productId: 'p-1', imageBase64: image }],
       });
       expect(added.status).toBe(503);
       expect(added.type).toMatch(/application\/problem\+json/);
@@ -96,7 +96,7 @@ describe('the catalog where pgvector is missing (the real Postgres leg)', () => 
 
       const classify = submitJob(testDb.db, CLASSES, {
         type: 'material.classify',
-        payload: { image },
+        payload: { imageBase64: image },
         ownerId: userA,
       });
       await expect(classify).rejects.toBeInstanceOf(CapabilityUnavailableError);
@@ -122,7 +122,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
     const bodies = references.map((sample, i) => ({
       materialClass: sample.family,
       productId: `${sample.family}-${i}`,
-      image: base64(sample.bytes),
+      imageBase64: base64(sample.bytes),
     }));
     for (const chunk of [bodies.slice(0, 9), bodies.slice(9)]) {
       const added = await call(userA, '/v1/catalog/items', { items: chunk });
@@ -153,7 +153,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
     for (const sample of queries) {
       const { job } = await submitJob(testDb.db, CLASSES, {
         type: 'material.classify',
-        payload: { image: base64(sample.bytes), k: 5 },
+        payload: { imageBase64: base64(sample.bytes), k: 5 },
         ownerId: userA,
       });
       jobs.push(job.id);
@@ -187,7 +187,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
 
     const { job: empty } = await submitJob(testDb.db, CLASSES, {
       type: 'material.classify',
-      payload: { image },
+      payload: { imageBase64: image },
       ownerId: userB,
     });
     const [failed] = await waitForJobs(testDb.db, [empty.id]);
@@ -198,7 +198,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
     // A shared reference item (no owner), embedded by a job of the service.
     const { job: embed } = await submitJob(testDb.db, CLASSES, {
       type: 'texture.embed',
-      payload: { image },
+      payload: { imageBase64: image },
       ownerId: null,
     });
     await testDb.db.query(
@@ -210,7 +210,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
 
     const { job: shared } = await submitJob(testDb.db, CLASSES, {
       type: 'material.classify',
-      payload: { image, k: 3 },
+      payload: { imageBase64: image, k: 3 },
       ownerId: userB,
     });
     const [done] = await waitForJobs(testDb.db, [shared.id]);
@@ -249,13 +249,15 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
     expect(both.body.code).toBe('validation_failed');
 
     const notImage = await call(userA, '/v1/catalog/items', {
-      items: [{ materialClass: 'oak', productId: 'x', image: base64(Buffer.from('nope')) }],
+      items: [{ materialClass: 'oak', productId: 'x', imageBase64: base64(Buffer.from('nope')) }],
     });
     expect(notImage.status).toBe(422);
     expect(JSON.stringify(notImage.body.errors)).toMatch(/not a PNG, JPEG or WebP/);
 
     const badClass = await call(userA, '/v1/catalog/items', {
-      items: [{ materialClass: 'Oak Wood', productId: 'x', image: base64(Buffer.from('nope')) }],
+      items: [
+        { materialClass: 'Oak Wood', productId: 'x', imageBase64: base64(Buffer.from('nope')) },
+      ],
     });
     expect(badClass.status).toBe(422);
   });

@@ -45,7 +45,7 @@ describe('texture.embed through the real pool', () => {
     for (const image of good) {
       const { job } = await submitJob(db, CLASSES, {
         type: 'texture.embed',
-        payload: { image: base64(image) },
+        payload: { imageBase64: base64(image) },
         ownerId: null,
       });
       goodIds.push(job.id);
@@ -54,13 +54,13 @@ describe('texture.embed through the real pool', () => {
     const truncated = (await stripesPng(0.1)).subarray(0, 300);
     const { job: bad } = await submitJob(db, CLASSES, {
       type: 'texture.embed',
-      payload: { image: base64(truncated) },
+      payload: { imageBase64: base64(truncated) },
       ownerId: null,
     });
     // What an older API might have queued: not an image at all.
     const { job: garbage } = await enqueueJob(db, {
       type: 'texture.embed',
-      payload: { image: base64(Buffer.from('hello, not an image')) },
+      payload: { imageBase64: base64(Buffer.from('hello, not an image')) },
       queue: 'batch',
       model: 'kai-texture-net',
     });
@@ -83,7 +83,7 @@ describe('texture.embed through the real pool', () => {
       // The pool is still there for the next job.
       const { job: after } = await submitJob(db, CLASSES, {
         type: 'texture.embed',
-        payload: { image: base64(await stripesPng(0)) },
+        payload: { imageBase64: base64(await stripesPng(0)) },
         ownerId: null,
       });
       const [done] = await waitForJobs(db, [after.id]);
@@ -98,7 +98,11 @@ describe('texture.embed through the real pool', () => {
 
 describe('texture.embed submissions', () => {
   const submit = (image: string) =>
-    submitJob(db, CLASSES, { type: 'texture.embed', payload: { image }, ownerId: null });
+    submitJob(db, CLASSES, {
+      type: 'texture.embed',
+      payload: { imageBase64: image },
+      ownerId: null,
+    });
 
   it('refuses what the header already shows is bad, with the failing field named', async () => {
     const png = await stripesPng(0, 8, 16);
@@ -118,7 +122,7 @@ describe('texture.embed submissions', () => {
         path: string;
         message: string;
       }[];
-      expect(fields[0]?.path).toBe('payload.image');
+      expect(fields[0]?.path).toBe('payload.imageBase64');
       expect(fields[0]?.message).toMatch(message);
     }
     const [row] = await db.query<{ count: number }>(

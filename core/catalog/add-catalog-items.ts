@@ -27,7 +27,7 @@ export async function addCatalogItems(
   for (const item of items) {
     const { job } = await submitJob(tx, classes, {
       type: textureEmbedJobType.type,
-      payload: { image: item.image },
+      payload: { imageBase64: item.imageBase64 },
       ownerId,
     });
     const [row] = await tx.query<CatalogItemRow>(

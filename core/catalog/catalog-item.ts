@@ -16,7 +16,7 @@ export const newCatalogItemSchema = z.strictObject({
   label: z.string().max(500).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** Base64 of a PNG, JPEG or WebP file. */
-  image: inlineImageSchema,
+  imageBase64: inlineImageSchema,
 });
 
 /** A reference image to add. */

@@ -8,7 +8,7 @@ export const MAX_CLASSIFY_NEIGHBOURS = 50;
 
 /** What `texture.embed` takes: one image, base64 of a PNG, JPEG or WebP file. */
 export interface TextureEmbedPayload {
-  image: string;
+  imageBase64: string;
 }
 
 /** `texture.embed`: an image to its kai-texture-net embedding. */
@@ -20,12 +20,12 @@ export const textureEmbedJobType: JobType<TextureEmbedPayload> = {
     'orientation. Catalog items are embedded by these jobs.',
   queue: 'batch',
   model: TEXTURE_MODEL,
-  payload: z.strictObject({ image: inlineImageSchema }),
+  payload: z.strictObject({ imageBase64: inlineImageSchema }),
 };
 
 /** What `material.classify` takes: the image and how to vote. */
 export interface MaterialClassifyPayload {
-  image: string;
+  imageBase64: string;
   /** Neighbours that vote. */
   k: number;
   /** Neighbours below this cosine similarity do not vote. */
@@ -46,7 +46,7 @@ export const materialClassifyJobType: JobType<MaterialClassifyPayload> = {
   model: TEXTURE_MODEL,
   needsVector: true,
   payload: z.strictObject({
-    image: inlineImageSchema,
+    imageBase64: inlineImageSchema,
     k: z.int().min(1).max(MAX_CLASSIFY_NEIGHBOURS).default(5),
     minSimilarity: z.number().min(-1).max(1).optional(),
   }) as z.ZodType<MaterialClassifyPayload>,

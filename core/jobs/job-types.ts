@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { materialClassifyJobType, textureEmbedJobType } from '../catalog/catalog-job-types.ts';
+import { patternMatchJobType } from '../catalog/pattern-match-job-type.ts';
 import { KaiError } from '../errors.ts';
 import { type JobInput, jobInputSchema } from '../storage/job-input.ts';
 
@@ -58,6 +59,7 @@ export const JOB_TYPES: ReadonlyMap<string, JobType> = new Map(
     syntheticMlp,
     textureEmbedJobType as JobType,
     materialClassifyJobType as JobType,
+    patternMatchJobType as JobType,
   ].map((t) => [t.type, t as JobType]),
 );
 

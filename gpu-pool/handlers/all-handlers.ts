@@ -1,6 +1,7 @@
 import type { JobHandler } from './handler.ts';
 import { materialClassifyHandler } from './material-classify-handler.ts';
 import { noopHandler } from './noop-handler.ts';
+import { patternMatchHandler } from './pattern-match-handler.ts';
 import { syntheticMlpHandler } from './synthetic-mlp-handler.ts';
 import { textureEmbedHandler } from './texture-embed-handler.ts';
 
@@ -10,4 +11,5 @@ export const ALL_HANDLERS: readonly JobHandler[] = [
   syntheticMlpHandler as JobHandler,
   textureEmbedHandler as JobHandler,
   materialClassifyHandler as JobHandler,
+  patternMatchHandler as JobHandler,
 ];

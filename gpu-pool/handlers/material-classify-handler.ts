@@ -30,7 +30,7 @@ export const materialClassifyHandler: JobHandler<MaterialClassifyPayload, Loaded
       );
     }
 
-    const images = jobs.map((job) => Buffer.from(job.payload.image, 'base64'));
+    const images = jobs.map((job) => Buffer.from(job.payload.imageBase64, 'base64'));
     const embedded = await embedImages(model, images);
 
     const outcomes: JobOutcome[] = [];

@@ -16,7 +16,7 @@ export const textureEmbedHandler: JobHandler<TextureEmbedPayload, LoadedModel> =
 
   async run(jobs, { model }) {
     if (!model) throw new Error('The kai-texture-net model is not loaded.');
-    const images = jobs.map((job) => Buffer.from(job.payload.image, 'base64'));
+    const images = jobs.map((job) => Buffer.from(job.payload.imageBase64, 'base64'));
     const results = await embedImages(model, images);
 
     return results.map((result): JobOutcome => {
