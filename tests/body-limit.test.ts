@@ -105,8 +105,10 @@ describe('the body size limit', () => {
     await expectTooLarge(response);
   });
 
-  it('reads API_BODY_LIMIT_BYTES, 10 MiB by default', () => {
-    expect(loadConfig({}).edge.bodyLimitBytes).toBe(10 * 1024 * 1024);
+  it('reads API_BODY_LIMIT_BYTES, by default room for a base64 upload of UPLOAD_MAX_BYTES', () => {
+    const config = loadConfig({});
+    expect(config.edge.bodyLimitBytes).toBe(28 * 1024 * 1024);
+    expect(config.edge.bodyLimitBytes).toBeGreaterThan((config.storage.maxUploadBytes * 4) / 3);
     expect(loadConfig({ API_BODY_LIMIT_BYTES: '65536' }).edge.bodyLimitBytes).toBe(65_536);
     expect(() => loadConfig({ API_BODY_LIMIT_BYTES: '12' })).toThrow(/API_BODY_LIMIT_BYTES/);
   });

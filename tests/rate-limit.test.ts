@@ -6,7 +6,9 @@ import { Redis } from '@upstash/redis';
 import { pino } from 'pino';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config/load-config.ts';
 import { createApp } from '../core/http/app.ts';
+import { networkOf } from '../core/http/middleware/client-address.ts';
 import { createRateLimiter } from '../core/http/middleware/create-rate-limiter.ts';
 import {
   DEFAULT_EDGE_SETTINGS,
@@ -16,6 +18,7 @@ import { createMemoryRateLimiter } from '../core/http/middleware/memory-rate-lim
 import type { RateLimiter, RateLimitPolicy } from '../core/http/middleware/rate-limiter.ts';
 import { createUpstashRateLimiter } from '../core/http/middleware/upstash-rate-limiter.ts';
 import { createLogger } from '../core/logging/logger.ts';
+import { serveNode } from '../core/node/serve-node.ts';
 import { bearer, testVerifier } from './helpers/auth-tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
@@ -241,6 +244,55 @@ describe('one algorithm in every store', () => {
     // Two windows on, the previous window weighs nothing any more.
     await new Promise((resolve) => setTimeout(resolve, refused.resetAtMs - Date.now() + 550));
     expect((await limiter.limit('c', policy)).allowed).toBe(true);
+  });
+});
+
+describe('who counts as one caller', () => {
+  it('takes the socket address on Node and ignores forged proxy headers', async () => {
+    const app = appWith(createMemoryRateLimiter(), settings(1));
+    const server = await serveNode(app, { host: '127.0.0.1', port: 0 });
+    try {
+      const first = await fetch(`${server.url}/v1/models`, {
+        headers: { 'x-real-ip': '198.51.100.1' },
+      });
+      expect(first.status).toBe(200);
+      const forged = await fetch(`${server.url}/v1/models`, {
+        headers: { 'x-real-ip': '198.51.100.2', 'x-forwarded-for': '198.51.100.3' },
+      });
+      expect(forged.status).toBe(429);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("trusts the proxy's headers with TRUST_PROXY, and on Vercel by default", async () => {
+    const edge = settings(1);
+    const app = appWith(createMemoryRateLimiter(), {
+      ...edge,
+      rateLimit: { ...edge.rateLimit, trustProxy: true },
+    });
+    const server = await serveNode(app, { host: '127.0.0.1', port: 0 });
+    try {
+      const from = (ip: string) =>
+        fetch(`${server.url}/v1/models`, { headers: { 'x-forwarded-for': `10.0.0.9, ${ip}` } });
+      expect((await from('198.51.100.1')).status).toBe(200);
+      expect((await from('198.51.100.1')).status).toBe(429);
+      expect((await from('198.51.100.2')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+
+    expect(loadConfig({}).edge.rateLimit.trustProxy).toBe(false);
+    expect(loadConfig({ VERCEL: '1' }).edge.rateLimit.trustProxy).toBe(true);
+    expect(loadConfig({ VERCEL: '1', TRUST_PROXY: 'false' }).edge.rateLimit.trustProxy).toBe(false);
+  });
+
+  it('counts an IPv6 subscriber by its /64 and an IPv4-mapped peer as IPv4', () => {
+    expect(networkOf('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(networkOf('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(networkOf('[2001:db8::7]')).toBe('2001:db8:0:0::/64');
+    expect(networkOf('::ffff:192.0.2.4')).toBe('192.0.2.4');
+    expect(networkOf('192.0.2.4')).toBe('192.0.2.4');
   });
 });
 

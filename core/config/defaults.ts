@@ -46,9 +46,13 @@ export const DEFAULTS = {
   RATE_LIMIT_SUBMIT_PER_MINUTE: 120,
   /** How long a limit check waits for Redis before the request passes unmetered. */
   RATE_LIMIT_TIMEOUT_MS: 500,
+  /** Off, except on Vercel (`VERCEL=1`), whose proxy sets the client's address headers. */
   TRUST_PROXY: false,
-  /** 10 MiB: room for an image upload. Vercel itself stops function bodies at 4.5 MB. */
-  API_BODY_LIMIT_BYTES: 10 * 1024 * 1024,
+  /**
+   * 28 MiB: room for an upload of UPLOAD_MAX_BYTES (20 MiB) sent as base64 JSON, a third larger,
+   * with its envelope. Vercel itself stops function bodies at 4.5 MB.
+   */
+  API_BODY_LIMIT_BYTES: 28 * 1024 * 1024,
   IDEMPOTENCY_KEY_TTL_MS: 24 * 60 * MINUTE,
   NOTIFICATION_SERVICE_ENABLED: true,
   DEFAULT_NOTIFICATION_CHANNEL: 'in-app' as const,

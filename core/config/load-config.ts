@@ -109,7 +109,7 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
         perMinute: e.RATE_LIMIT_PER_MINUTE,
         submitPerMinute: e.RATE_LIMIT_SUBMIT_PER_MINUTE,
         timeoutMs: DEFAULTS.RATE_LIMIT_TIMEOUT_MS,
-        trustProxy: e.TRUST_PROXY,
+        trustProxy: e.TRUST_PROXY ?? (e.VERCEL === '1' || DEFAULTS.TRUST_PROXY),
       },
       corsOrigins: e.CORS_ORIGIN ?? [],
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,

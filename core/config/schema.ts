@@ -166,7 +166,9 @@ export const envSchema = z.object({
       DEFAULTS.RATE_LIMIT_SUBMIT_PER_MINUTE,
     ),
   ),
-  TRUST_PROXY: variable(boolean.default(DEFAULTS.TRUST_PROXY)),
+  TRUST_PROXY: variable(boolean.optional()),
+  /** Set to 1 by Vercel in its functions. */
+  VERCEL: variable(z.string().optional()),
   CORS_ORIGIN: variable(corsOrigins.optional()),
   API_BODY_LIMIT_BYTES: variable(
     integer(1024, 1_073_741_824, 'bytes from 1024 to 1073741824').default(
