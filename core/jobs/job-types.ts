@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { materialClassifyJobType, textureEmbedJobType } from '../catalog/catalog-job-types.ts';
 import { patternMatchJobType } from '../catalog/pattern-match-job-type.ts';
 import { KaiError } from '../errors.ts';
+import {
+  type ResolvedParameters,
+  resolvedParametersSchema,
+} from '../registry/resolve-parameters.ts';
 import { type JobInput, jobInputSchema } from '../storage/job-input.ts';
 
 /**
@@ -25,7 +29,11 @@ export interface JobType<Payload = unknown> {
   refuseWithoutReadyModel?: boolean;
 }
 
-const noop: JobType<{ sleepMs?: number | undefined; input?: JobInput | undefined }> = {
+const noop: JobType<{
+  sleepMs?: number | undefined;
+  input?: JobInput | undefined;
+  parameters?: ResolvedParameters | undefined;
+}> = {
   type: 'noop',
   description:
     'Does nothing (optionally for sleepMs) and ignores its input; for health checks, queue ' +
@@ -35,6 +43,7 @@ const noop: JobType<{ sleepMs?: number | undefined; input?: JobInput | undefined
   payload: z.strictObject({
     sleepMs: z.number().int().min(0).max(600_000).optional(),
     input: jobInputSchema.optional(),
+    parameters: resolvedParametersSchema.optional(),
   }),
 };
 

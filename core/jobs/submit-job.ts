@@ -3,6 +3,7 @@ import { ValidationError } from '../errors.ts';
 import { type EnqueueResult, enqueueJob } from '../queue/enqueue.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { UnknownQueueError } from '../queue/queue-errors.ts';
+import { type ParametersRef, resolveParameters } from '../registry/resolve-parameters.ts';
 import { assertJobTypeAvailable } from './job-availability.ts';
 import { jobTypeOf } from './job-types.ts';
 
@@ -18,6 +19,11 @@ export interface Submission {
   maxAttempts?: number | undefined;
   timeoutMs?: number | undefined;
   idempotencyKey?: string | undefined;
+  /**
+   * Registry parameters to run with: the active version of the named set is resolved now and
+   * put in the payload as `parameters` (the job type's payload must accept it).
+   */
+  parameters?: ParametersRef | undefined;
 }
 
 /** Payloads are stored in the jobs table; a larger one belongs in storage, passed by URL. */
@@ -47,7 +53,13 @@ export async function submitJob(
     );
   }
 
-  const parsed = jobType.payload.safeParse(submission.payload);
+  const payload = submission.parameters
+    ? {
+        ...(submission.payload as object),
+        parameters: await resolveParameters(db, submission.parameters),
+      }
+    : submission.payload;
+  const parsed = jobType.payload.safeParse(payload);
   if (!parsed.success) {
     throw new ValidationError(
       `The payload does not fit job type ${jobType.type}.`,

@@ -20,13 +20,13 @@ export async function pruneParameterHistory(
        select active_version_id as id from public.parameter_sets
        where active_version_id is not null
        union
-       select distinct on (v.set_id) v.id
-       from public.parameter_set_versions v
-       join public.parameter_sets s on s.id = v.set_id
-       join public.registry_tasks t on t.name = s.task
-       where v.score is not null
-       order by v.set_id,
-         case when t.score_direction = 'maximize' then -v.score else v.score end, v.version desc
+       (select distinct on (v.set_id) v.id
+        from public.parameter_set_versions v
+        join public.parameter_sets s on s.id = v.set_id
+        join public.registry_tasks t on t.name = s.task
+        where v.score is not null
+        order by v.set_id,
+          case when t.score_direction = 'maximize' then -v.score else v.score end, v.version desc)
      ), deleted as (
        delete from public.parameter_set_versions v
        where v.created_at < now() - make_interval(days => $1)

@@ -1,0 +1,68 @@
+import type { Queryable } from '../db/database.ts';
+import { chooseParams } from './choose-params.ts';
+import { failStaleTrials } from './stale-trials.ts';
+import { getStudy, type Trial, type TrialRow, trialFromRow } from './studies.ts';
+import type { FinishedTrial, PriorObservation } from './trial-history.ts';
+
+/**
+ * Gives a worker its next trial, as Optuna's `study.ask()`: the oldest waiting (enqueued or
+ * warm-start) trial if there is one, else new parameters from the study's sampler. Run it in a
+ * transaction: the study's row is locked while the trial is chosen, so concurrent workers get
+ * unique, consecutive numbers and each sampler draw sees every trial told before it. Running
+ * trials whose workers stopped heartbeating are failed first.
+ */
+export async function askTrial(
+  tx: Queryable,
+  studyId: string,
+  options: { workerId?: string | undefined } = {},
+): Promise<Trial> {
+  const study = await getStudy(tx, studyId, { lock: true });
+  await failStaleTrials(tx, study);
+
+  // A waiting trial first: fixed parameters someone (or a warm start) queued.
+  const [waiting] = await tx.query<TrialRow>(
+    `update public.study_trials
+     set state = 'running', worker_id = $2, started_at = now(), heartbeat_at = now()
+     where id = (select id from public.study_trials
+                 where study_id = $1 and state = 'waiting' order by number limit 1)
+     returning *`,
+    [study.id, options.workerId ?? null],
+  );
+  if (waiting) return trialFromRow(waiting);
+
+  // Otherwise the sampler, on everything finished so far and the warm-start priors.
+  const finished = await tx.query<FinishedTrial>(
+    `select number, params, state, value from public.study_trials
+     where study_id = $1 and state in ('complete', 'pruned') order by number`,
+    [study.id],
+  );
+  const priors = await tx.query<PriorObservation>(
+    'select params, good, weight from public.study_priors where study_id = $1 order by id',
+    [study.id],
+  );
+  const number = await takeTrialNumber(tx, study.id);
+  const params = chooseParams(study.space, study.sampler, study.sampler.seed, number, {
+    direction: study.direction,
+    trials: finished,
+    priors,
+  });
+
+  const [row] = await tx.query<TrialRow>(
+    `insert into public.study_trials
+       (study_id, number, state, params, source, worker_id, started_at, heartbeat_at)
+     values ($1, $2, 'running', $3::jsonb, 'sampler', $4, now(), now())
+     returning *`,
+    [study.id, number, params, options.workerId ?? null],
+  );
+  return trialFromRow(row as TrialRow);
+}
+
+/** Takes the study's next trial number; call with the study's row locked. */
+export async function takeTrialNumber(tx: Queryable, studyId: string): Promise<number> {
+  const [row] = await tx.query<{ number: number }>(
+    `update public.studies set next_trial_number = next_trial_number + 1
+     where id = $1 returning next_trial_number - 1 as number`,
+    [studyId],
+  );
+  return (row as { number: number }).number;
+}
