@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { queueClassesSchema } from '../queue/queue-classes.ts';
 import { DEFAULTS } from './defaults.ts';
@@ -78,6 +79,15 @@ const corsOrigins = z
       ),
     { error: 'expects comma-separated origins such as https://app.example.com, or *' },
   );
+
+/** An IP address or CIDR block, as the outbound allow list takes them. */
+function isCidr(entry: string): boolean {
+  const [address = '', bits, extra] = entry.split('/');
+  if (extra !== undefined || isIP(address) === 0) return false;
+  if (bits === undefined) return true;
+  const prefix = Number(bits);
+  return /^\d+$/.test(bits) && prefix <= (isIP(address) === 4 ? 32 : 128);
+}
 
 /** The environment variables Kai reads, with their defaults and what each expects. */
 export const envSchema = z.object({
@@ -220,6 +230,21 @@ export const envSchema = z.object({
   QSTASH_TOKEN: variable(z.string().optional()),
   QSTASH_CURRENT_SIGNING_KEY: variable(z.string().optional()),
   QSTASH_NEXT_SIGNING_KEY: variable(z.string().optional()),
+  /** Private addresses outbound requests may reach anyway (`10.0.0.0/8,127.0.0.1`); none by default. */
+  OUTBOUND_ALLOW_CIDRS: variable(
+    z
+      .string()
+      .transform((text) =>
+        text
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== ''),
+      )
+      .refine((entries) => entries.every((entry) => isCidr(entry)), {
+        error: 'expects comma-separated IP addresses or CIDR blocks such as 10.0.0.0/8',
+      })
+      .optional(),
+  ),
   PARAM_REGISTRY_ENABLED: variable(boolean.default(DEFAULTS.PARAM_REGISTRY_ENABLED)),
   PARAM_HISTORY_RETENTION_DAYS: variable(
     integer(1, 36_500, 'a whole number of days from 1 to 36500').default(
