@@ -1,7 +1,9 @@
 // The Vercel function: Kai's Hono app over the server database. Migrations are applied at deploy
 // time (`supabase db push`), and the GPU pool runs on Kubernetes, so both count as ready here.
-// Vercel's Node runtime serves the default export as a Web handler: Request in, Response out.
-import { handle } from 'hono/vercel';
+// Vercel's Node runtime (@vercel/node) calls a default-exported function as a Node handler,
+// (req, res), so the Hono app is served through @hono/node-server's request listener.
+import { getRequestListener } from '@hono/node-server';
+import type { VercelRequest, VercelResponse } from '@vercel/node';
 import { resolveJwtOptions } from '../core/auth/auth-setup.ts';
 import { createJwtVerifier } from '../core/auth/jwt-verifier.ts';
 import { loadConfig } from '../core/config/load-config.ts';
@@ -42,4 +44,9 @@ const app = createApp({
   queueClasses: config.queue.classes,
 });
 
-export default handle(app);
+const listener = getRequestListener(app.fetch);
+
+/** The function Vercel invokes for every request its rewrites send to `/api`. */
+export default function kai(req: VercelRequest, res: VercelResponse): Promise<void> {
+  return listener(req, res);
+}
