@@ -42,6 +42,7 @@ const app = createApp({
   storage,
   maxUploadBytes: config.storage.maxUploadBytes,
   queueClasses: config.queue.classes,
+  edge: config.edge,
 });
 
 const listener = getRequestListener(app.fetch);

@@ -50,6 +50,7 @@ runService('Kai failed to start', () => {
         storage: openStorage(config, 'local'),
         maxUploadBytes: config.storage.maxUploadBytes,
         queueClasses: config.queue.classes,
+        edge: config.edge,
       });
       app.route('/', metricsRoute(composed.prometheus.registry));
       started.server = await serveNode(app, config.http);
