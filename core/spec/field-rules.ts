@@ -94,7 +94,7 @@ export const FIELD_RULES: FieldRules = {
 
   peiClass(line) {
     const match =
-      /\bPEI\b[^0-9IVX]{0,24}\b(0|[1-5]|IV|V|I{1,3})\b/i.exec(line) ??
+      /\bPEI(?:\s*(?:class|rating|grade|group|:|-|–))*\s*(0|[1-5]|IV|V|I{1,3})\b/i.exec(line) ??
       /\b(?:class|grade|group)\s+(0|[1-5]|IV|V|I{1,3})\b[^.]{0,12}\bPEI\b/i.exec(line);
     if (!match) return undefined;
     const written = (match[1] ?? '').toUpperCase();
@@ -105,7 +105,7 @@ export const FIELD_RULES: FieldRules = {
   },
 
   slipRating(line) {
-    const match = /(?<![A-Za-z0-9])R\s?(9|1[0-3])(?![0-9.,])/.exec(line);
+    const match = /(?<![A-Za-z0-9])R\s?(9|1[0-3])(?![0-9]|[.,]\d)/.exec(line);
     if (!match) return undefined;
     const context = /slip|DIN\s*51130|ramp|anti/i.test(line);
     return { value: `R${match[1]}`, certainty: context ? 0.95 : 0.7 };
@@ -144,7 +144,9 @@ export const FIELD_RULES: FieldRules = {
   },
 
   colour(line) {
-    const label = /\b(colou?r(?:\s*name)?|shade)\b\s*[:\-–]\s*([^;,.(]+)/i.exec(line);
+    const label =
+      /\b(colou?r(?:\s*name)?|shade)\b\s*[:\-–]\s*([^;,.(]+)/i.exec(line) ??
+      /^\s*(colou?r(?:\s*name)?|shade)\s+([^;,.(:]+)/i.exec(line);
     if (label) {
       const value = normaliseColour(label[2] ?? '');
       if (value !== '') return { value, certainty: 0.95 };

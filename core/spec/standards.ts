@@ -9,7 +9,8 @@ export interface CitedStandard {
 const PATTERNS: readonly { pattern: RegExp; name: (m: RegExpExecArray) => string }[] = [
   {
     // "ISO 10545-3", "EN ISO 10545-2", "DIN EN ISO 10545-12", "ISO 13006:2018"
-    pattern: /\b(?:(?:DIN|BS|UNI|NF|SS)\s*)?(?:EN\s*)?[I1l]SO\s*(\d{3,5})(?:\s*[-–]\s*(\d{1,2}))?/g,
+    pattern:
+      /\b(?:(?:DIN|BS|UNI|NF|SS)\s*)?(?:EN\s*)?[I1l][Ss5][Oo0]\s*(\d{3,5})(?:\s*[-–]\s*(\d{1,2}))?/g,
     name: (m) => `ISO ${m[1]}${m[2] ? `-${m[2]}` : ''}`,
   },
   {

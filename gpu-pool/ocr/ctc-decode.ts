@@ -28,14 +28,21 @@ export interface DecodedLine {
 
 /**
  * Greedy CTC decoding of one line: the most probable class per time step, repeats collapsed,
- * blanks dropped. `probabilities` holds `steps * classes` values, row-major.
+ * blanks dropped. `probabilities` holds `steps * classes` values, row-major. With
+ * `spaceThreshold`, a run of blanks between two characters in which the space class reached
+ * that probability decodes as a space: the recognizer, trained mostly on Chinese text, often
+ * ranks the space just below the blank between Latin words.
  */
 export function decodeCtcGreedy(
   probabilities: Float32Array,
   steps: number,
   classes: number,
   charset: CharacterSet,
+  options: { spaceThreshold?: number } = {},
 ): DecodedLine {
+  const space = charset.characters.length - 1;
+  const spaceThreshold = options.spaceThreshold ?? Number.POSITIVE_INFINITY;
+  let gapSpace = 0;
   if (charset.characters.length !== classes) {
     throw new RangeError(
       `The recognizer answers ${classes} classes but the dictionary gives ` +
@@ -58,9 +65,18 @@ export function decodeCtcGreedy(
       }
     }
 
+    // A space the greedy path missed: between two characters, the space class came close.
     if (best !== 0 && best !== previous) {
+      const wantsSpace = gapSpace >= spaceThreshold && best !== space && !text.endsWith(' ');
+      if (wantsSpace && text !== '') {
+        text += ' ';
+        charConfidences.push(gapSpace);
+      }
       text += charset.characters[best] ?? '';
       charConfidences.push(bestProbability);
+      gapSpace = 0;
+    } else if (best === 0) {
+      gapSpace = Math.max(gapSpace, probabilities[offset + space] ?? 0);
     }
     previous = best;
   }

@@ -1,4 +1,5 @@
 import { Tensor } from 'onnxruntime-node';
+import { repairOcrWords } from '../../core/spec/ocr-text-repair.ts';
 import { cropLine, scaleLine } from './crop-line.ts';
 import { type CharacterSet, decodeCtcGreedy } from './ctc-decode.ts';
 import { type BoxExtractionOptions, extractTextBoxes, type TextBox } from './db-postprocess.ts';
@@ -24,11 +25,17 @@ export interface OcrOptions {
   minConfidence?: number;
   /** The most lines in one recognizer run; more of one width make several runs. @default 32 */
   maxLinesPerRun?: number;
+  /**
+   * See `decodeCtcGreedy`; Infinity decodes spaces only where they win. 0.05 took character
+   * accuracy on Kai's rendered sheets from 0.966 to 0.984 (seed 0x5eed, 6 sheets). @default 0.05
+   */
+  spaceThreshold?: number;
   boxes?: BoxExtractionOptions;
 }
 
 /** One line of recognized text. */
 export interface OcrLine {
+  /** The decoded text, trimmed, with digit-for-letter slips in words undone (`repairOcrWords`). */
   text: string;
   confidence: number;
   /** Corners in image pixels: top-left, top-right, bottom-right, bottom-left. */
@@ -89,7 +96,7 @@ export async function recognizeImages(
     }
   }
   stats.lines = pending.length;
-  await recognizeAll(model, pending, options.maxLinesPerRun ?? 32, stats);
+  await recognizeAll(model, pending, options, stats);
 
   const minConfidence = options.minConfidence ?? 0.5;
   const results = images.map((image, index): OcrResult => {
@@ -172,9 +179,11 @@ async function detectAll(
 async function recognizeAll(
   model: OcrModel,
   pending: PendingLine[],
-  maxLinesPerRun: number,
+  options: OcrOptions,
   stats: OcrRunStats,
 ): Promise<void> {
+  const maxLinesPerRun = options.maxLinesPerRun ?? 32;
+  const spaceThreshold = options.spaceThreshold ?? 0.05;
   const buckets = new Map<number, PendingLine[]>();
   for (const line of pending) {
     const bucket = widthBucket(line.scaled.width);
@@ -197,8 +206,13 @@ async function recognizeAll(
       const values = output.data as Float32Array;
       chunk.forEach((line, n) => {
         const rows = values.subarray(n * steps * classes, (n + 1) * steps * classes);
-        const decoded = decodeCtcGreedy(rows, steps, classes, model.charset);
-        line.decoded = { text: decoded.text.trim(), confidence: decoded.confidence };
+        const decoded = decodeCtcGreedy(rows, steps, classes, model.charset, {
+          spaceThreshold,
+        });
+        line.decoded = {
+          text: repairOcrWords(decoded.text.trim()),
+          confidence: decoded.confidence,
+        };
       });
     }
   }

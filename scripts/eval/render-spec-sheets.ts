@@ -30,8 +30,8 @@ const PAGE_WIDTH = 1000;
 
 /**
  * Renders `count` sheets from `seed`. Each picks a font, a size of 20-30 px, a layout (one
- * "label: value" column, or labels and values in two columns), adds light Gaussian noise, a
- * rotation within ±1.5 degrees, and is encoded as PNG, JPEG (quality 85-95) or WebP.
+ * "label: value" column, or labels and values in two columns), adds light noise (grain, or speckle for PNG), a
+ * rotation within ±1.5 degrees, and is encoded as PNG, JPEG (quality 80-90) or WebP.
  */
 export async function renderSpecSheets(count: number, seed = 0x5eed): Promise<RenderedSheet[]> {
   const random = seededRandom(seed);
@@ -107,20 +107,23 @@ async function finishImage(
     .raw()
     .toBuffer({ resolveWithObject: true });
 
-  // Light Gaussian noise (sigma 6 grey levels), the same on all channels of a pixel.
+  // Light noise: Gaussian grain (sigma 5 grey levels) for the lossy formats, which keep it
+  // small; sparse speckle (0.3% of pixels) for PNG, where grain would not fit a payload.
   for (let i = 0; i < data.length; i += 3) {
-    const noise = gaussian(random) * 6;
-    for (let c = 0; c < 3; c++)
+    const speckle = random() < 0.003 ? (random() - 0.5) * 160 : 0;
+    const noise = format === 'png' ? speckle : gaussian(random) * 5;
+    for (let c = 0; c < 3; c++) {
       data[i + c] = Math.max(0, Math.min(255, (data[i + c] ?? 0) + noise));
+    }
   }
 
   const rotated = sharp(data, {
     raw: { width: info.width, height: info.height, channels: 3 },
   }).rotate(rotationDeg, { background: '#fbfaf7' });
   if (format === 'jpeg')
-    return rotated.jpeg({ quality: 85 + Math.floor(random() * 11) }).toBuffer();
-  if (format === 'webp') return rotated.webp({ quality: 90 }).toBuffer();
-  return rotated.png().toBuffer();
+    return rotated.jpeg({ quality: 80 + Math.floor(random() * 11) }).toBuffer();
+  if (format === 'webp') return rotated.webp({ quality: 85 }).toBuffer();
+  return rotated.greyscale().png({ compressionLevel: 9, palette: true }).toBuffer();
 }
 
 function gaussian(random: () => number): number {

@@ -33,6 +33,10 @@ export interface TextureVariation {
   noise: number;
   /** A number in [0, 1) that picks the colours within the family's range. */
   colour: number;
+  /** Radians the hue is turned by after painting (the "any colour" set); 0 keeps it. */
+  hueShiftRad: number;
+  /** Multiplies the brightness after painting; 1 keeps it. */
+  gain: number;
 }
 
 /** One image of the set: its encoded bytes and what it shows. */
@@ -61,7 +65,7 @@ export function renderTexture(variation: TextureVariation, sizePx: number): Uint
       const cy = y - sizePx / 2;
       const u = (cx * cos + cy * sin) / variation.scale;
       const v = (-cx * sin + cy * cos) / variation.scale;
-      const colour = painter(u, v);
+      const colour = recolour(painter(u, v), variation.hueShiftRad, variation.gain);
       const grain = gaussian(random) * variation.noise;
       for (let c = 0; c < 3; c++) {
         const value = (colour[c] as number) + grain;
@@ -80,7 +84,14 @@ export async function generateTextureSet(options: {
   perFamily: number;
   seed: number;
   sizePx?: number;
+  /**
+   * `family`: each family keeps its own colour range, as real materials do. `any`: every
+   * image's hue is also turned at random and its brightness scaled, so colour says nothing
+   * of the family and only texture can. @default 'family'
+   */
+  colours?: 'family' | 'any';
 }): Promise<TextureSample[]> {
+  const anyColour = options.colours === 'any';
   const sizePx = options.sizePx ?? 160;
   const random = mulberry32(options.seed);
   const formats = ['png', 'jpeg', 'webp'] as const;
@@ -95,6 +106,8 @@ export async function generateTextureSet(options: {
         scale: 0.75 + random() * 0.6,
         noise: random() * 0.05,
         colour: random(),
+        hueShiftRad: anyColour ? random() * 2 * Math.PI : 0,
+        gain: anyColour ? 0.6 + random() * 0.7 : 1,
       };
       const format = formats[samples.length % formats.length] as TextureSample['format'];
       const raw = renderTexture(variation, sizePx);
@@ -238,6 +251,21 @@ const PAINTERS: Record<TextureFamily, (v: TextureVariation) => Painter> = {
     };
   },
 };
+
+/** Turns the hue about the grey axis (Rodrigues' rotation) and scales the brightness. */
+function recolour(rgb: Rgb, hueShiftRad: number, gain: number): Rgb {
+  if (hueShiftRad === 0 && gain === 1) return rgb;
+  const cos = Math.cos(hueShiftRad);
+  const sin = Math.sin(hueShiftRad);
+  const k = (1 - cos) / 3;
+  const s = sin / Math.sqrt(3);
+  const [r, g, b] = rgb;
+  return [
+    gain * (r * (cos + k) + g * (k - s) + b * (k + s)),
+    gain * (r * (k + s) + g * (cos + k) + b * (k - s)),
+    gain * (r * (k - s) + g * (k + s) + b * (cos + k)),
+  ];
+}
 
 function mix(a: Rgb, b: Rgb, t: number): Rgb {
   return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
