@@ -18,8 +18,8 @@ export const MAX_NEIGHBOURS = 100;
 
 /**
  * The `k` embedded catalog items nearest to `embedding` by cosine, through the HNSW index,
- * among the rows `tx` may see (run it as the user: RLS chooses the catalog). Needs pgvector;
- * check `requireVector` first.
+ * among the rows `tx` may see (run it as the user: RLS chooses the catalog). `tx` must be a
+ * transaction (the scan setting is local to it). Needs pgvector; check `requireVector` first.
  */
 export async function nearestCatalogItems(
   tx: Queryable,
@@ -28,8 +28,15 @@ export async function nearestCatalogItems(
 ): Promise<CatalogNeighbour[]> {
   const k = Math.max(1, Math.min(MAX_NEIGHBOURS, Math.floor(options.k)));
 
-  // Limitation: an HNSW scan that filters (RLS, status) can return fewer than k rows when the
-  // visible items are a small part of a large table; ef_search (40) bounds what one scan sees.
+  // RLS and the status filter apply after the HNSW scan; pgvector 0.8's iterative scans keep
+  // scanning until k rows pass, instead of stopping at ef_search (40) candidates.
+  // Limitation: on pgvector before 0.8 a filtered scan can return fewer than k rows when the
+  // visible items are a small part of a large table.
+  await tx.query(
+    `select set_config('hnsw.iterative_scan', 'strict_order', true)
+     where (select string_to_array(extversion, '.')::int[] >= '{0,8}'
+            from pg_extension where extname = 'vector')`,
+  );
   const rows = await tx.query<{
     id: string;
     product_id: string;
