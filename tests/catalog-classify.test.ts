@@ -240,6 +240,34 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
     expect((await call(userB, `/v1/catalog/similar?jobId=${source.embedJobId}`)).status).toBe(404);
   });
 
+  it('marks an item failed, with the code, when its image cannot be decoded', async () => {
+    const [sample] = await generateTextureSet({ perFamily: 1, seed: 8, sizePx: 96 });
+    const cut = (sample as { bytes: Buffer }).bytes.subarray(0, 120);
+    const added = await call(userA, '/v1/catalog/items', {
+      items: [{ materialClass: 'oak', productId: 'cut-short', imageBase64: base64(cut) }],
+    });
+    expect(added.status).toBe(202);
+    const item = added.body.items?.[0] as CatalogItem;
+    await waitForJobs(testDb.db, [item.embedJobId as string]);
+
+    const read = await call(userA, `/v1/catalog/items/${item.id}`);
+    expect(read.body).toMatchObject({ status: 'failed', error: { code: 'image_unreadable' } });
+    const similar = await call(userA, `/v1/catalog/similar?itemId=${item.id}`);
+    expect(similar.status).toBe(422);
+  });
+
+  it('documents its routes in the OpenAPI document', async () => {
+    const response = await app.request('/openapi.json');
+    const paths = Object.keys(((await response.json()) as { paths: object }).paths);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/v1/catalog/items',
+        '/v1/catalog/items/{id}',
+        '/v1/catalog/similar',
+      ]),
+    );
+  });
+
   it('refuses bad requests with 422 problems', async () => {
     const both = await call(
       userA,
