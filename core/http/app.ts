@@ -22,6 +22,12 @@ import { allowedMethods, MethodNotAllowedError } from './openapi-fallback.ts';
 import { internalErrorResponse, problemResponse } from './problem.ts';
 import { catalogRoutes } from './routes/catalog-routes.ts';
 import { jobsRoutes } from './routes/jobs-routes.ts';
+import { notificationsRoutes } from './routes/notifications-routes.ts';
+import {
+  defaultWebhookDeps,
+  type WebhookRouteDeps,
+  webhooksRoutes,
+} from './routes/webhooks-routes.ts';
 
 export interface AppOptions {
   db: Database;
@@ -39,6 +45,11 @@ export interface AppOptions {
   edge?: EdgeSettings | undefined;
   /** A rate limiter the caller built and closes; else one is built from `edge`. */
   rateLimiter?: RateLimiter | undefined;
+  /**
+   * The delivery transport and SSRF check of `/v1/webhooks`; without it endpoints are still
+   * managed (URLs checked by a default guard) but replays and pings answer 503.
+   */
+  webhooks?: WebhookRouteDeps | undefined;
 }
 
 /** Probes are polled every few seconds; their log lines would drown the rest at info. */
@@ -100,6 +111,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/', jobsRoutes(deps));
   app.route('/', apiKeysRoutes(deps));
   // Feature routes: mount further routers here, `app.route('/', xRoutes(deps))`.
+  app.route('/', notificationsRoutes(deps));
+  app.route('/', webhooksRoutes(deps, options.webhooks ?? defaultWebhookDeps()));
   app.route('/', catalogRoutes(deps));
 
   serveOpenApiDocument(app);
