@@ -163,7 +163,7 @@ async function runThroughPool(
     queueClasses: { interactive: { concurrency: 64, weight: 1 } },
     leaseMs: 120_000,
     retry: { baseMs: 1000, maxMs: 10_000 },
-    concurrency: batchSizeLimit * 2,
+    concurrency: batchSizeLimit,
     batchSizeLimit,
     pollIntervalMs: 50,
   });
