@@ -132,6 +132,31 @@ describe('problems at the edge', () => {
     expect(health.status).toBe(405);
   });
 
+  it('answers bodies the parsers or the database refuse with 4xx problems, never a 500', async () => {
+    const auth = await bearer(crypto.randomUUID());
+    const forgedCursor = Buffer.from(JSON.stringify(['2026', crypto.randomUUID()])).toString(
+      'base64url',
+    );
+
+    const multipart = await api.app.request('/v1/jobs', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'multipart/form-data; boundary=xyz' },
+      body: 'garbage\r\n--xyz\r\nnot a part',
+    });
+    const nul = await api.app.request(
+      '/v1/api-keys',
+      jsonInit('POST', { name: 'a\u0000b', scopes: ['*'] }, auth),
+    );
+    const cursor = await api.app.request(`/v1/jobs?cursor=${forgedCursor}`, { headers: auth });
+
+    expect(multipart.status).toBe(400);
+    expect(await multipart.json()).toMatchObject({ code: 'bad_request' });
+    expect(nul.status).toBe(422);
+    expect(await nul.json()).toMatchObject({ code: 'invalid_input' });
+    expect(cursor.status).toBe(422);
+    expect(await cursor.json()).toMatchObject({ errors: [{ path: 'query.cursor' }] });
+  });
+
   it('never logs the bearer token or the query string', async () => {
     const lines: string[] = [];
     const { createApp } = await import('../core/http/app.ts');

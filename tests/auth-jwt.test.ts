@@ -20,6 +20,8 @@ import {
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 const logger = createLogger({ level: 'silent' });
+
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let testDb: TestDatabase;
 
 beforeAll(async () => {
@@ -162,8 +164,8 @@ describe('Supabase JWTs (JWKS)', () => {
   let jwksUrl: string;
   let served: { keys: JWK[] } = { keys: [] };
   let fetches = 0;
-  let signingKey: CryptoKey;
-  let rsaKey: CryptoKey;
+  let signingKey: PrivateKey;
+  let rsaKey: PrivateKey;
   const ISSUER = 'https://project.supabase.example/auth/v1';
 
   beforeAll(async () => {
@@ -198,7 +200,7 @@ describe('Supabase JWTs (JWKS)', () => {
   const jwksApp = () =>
     appWith(createJwtVerifier({ jwksUrl, issuer: ISSUER, audience: 'authenticated' }));
 
-  async function signed(key: CryptoKey, alg: string, kid: string, issuer = ISSUER) {
+  async function signed(key: PrivateKey, alg: string, kid: string, issuer = ISSUER) {
     return await new SignJWT({ role: 'authenticated' })
       .setProtectedHeader({ alg, kid })
       .setSubject(randomUUID())

@@ -135,6 +135,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     if (error instanceof HTTPException && error.status < 500) {
       return problemResponse(c, problemOfHttpException(error));
     }
+    if (isDataException(error)) return problemResponse(c, new InvalidInputError(error));
     (c.get('logger') ?? options.logger).error({ err: error }, 'request failed');
     return internalErrorResponse(c);
   });
@@ -153,6 +154,33 @@ const HTTP_CODES: Record<number, [code: string, title: string]> = {
 
 function problemOfHttpException(error: HTTPException): KaiError {
   const [code, title] = HTTP_CODES[error.status] ?? [`http_${error.status}`, 'Bad request'];
-  const detail = error.message ? `${error.message}.` : 'The request cannot be handled as sent.';
+  const message = error.message.replace(/\.+$/, '');
+  const detail = message ? `${message}.` : 'The request cannot be handled as sent.';
   return new KaiError({ code, status: error.status, title, detail }, { cause: error });
+}
+
+/**
+ * Postgres refused a value as data (SQLSTATE class 22: a NUL character in text, a number out of
+ * range, a malformed timestamp): the input's fault, whatever route passed it on, so a 422.
+ */
+function isDataException(error: unknown): error is Error & { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
+
+/** A value the database cannot store as given (422 `invalid_input`). */
+class InvalidInputError extends KaiError {
+  constructor(cause: Error & { code: string }) {
+    super(
+      {
+        code: 'invalid_input',
+        status: 422,
+        title: 'Invalid input',
+        detail:
+          'A value in the request cannot be stored as given (for example a NUL character in ' +
+          'text, or a number out of range).',
+      },
+      { cause, extensions: { sqlstate: cause.code } },
+    );
+  }
 }

@@ -24,6 +24,8 @@ interface Position {
   id: string;
 }
 
+/** The exact form `to_char(..., 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` gives. */
+const POSITION_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function encodeCursor(position: Position): string {
@@ -33,7 +35,7 @@ function encodeCursor(position: Position): string {
 function decodeCursor(cursor: string): Position {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && UUID.test(id)) {
+    if (typeof createdAt === 'string' && POSITION_AT.test(createdAt) && UUID.test(id)) {
       return { createdAt, id };
     }
   } catch {}
