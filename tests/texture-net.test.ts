@@ -47,6 +47,17 @@ describe('the generated kai-texture-net', () => {
     expect(embeddingDimensions().filter((d) => d.block === 'colour')).toHaveLength(6);
   });
 
+  it('fits the catalog column: the migration stores vectors of its width', async () => {
+    const sql = await readFile(
+      new URL('../supabase/migrations/20261203001300_catalog.sql', import.meta.url),
+      'utf8',
+    );
+    expect(sql).toContain(`extensions.vector(${TEXTURE_EMBEDDING_DIMS})`);
+    expect(sql).toContain(
+      `jsonb_array_length(new.result -> 'embedding') = ${TEXTURE_EMBEDDING_DIMS}`,
+    );
+  });
+
   it('is deterministic: a second build writes the same bytes', async () => {
     const again = await textureModelDir();
     try {
