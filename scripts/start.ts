@@ -1,14 +1,17 @@
 // `npm start`: the whole of Kai in one process on embedded defaults. The Hono app on a Node
-// server, the migrations, the worker pool with the models of MODEL_DIR and, without
-// DATABASE_URL, PGlite under KAI_DATA_DIR.
+// server, the migrations, the worker pool with the models of MODEL_DIR, the outbox relay and the
+// local delivery transport and, without DATABASE_URL, PGlite under KAI_DATA_DIR.
 import { fileURLToPath } from 'node:url';
 import { resolveJwtOptions } from '../core/auth/auth-setup.ts';
 import { createJwtVerifier } from '../core/auth/jwt-verifier.ts';
 import { loadConfig } from '../core/config/load-config.ts';
+import { envSchema } from '../core/config/schema.ts';
 import type { Database } from '../core/db/database.ts';
 import { loadMigrations } from '../core/db/migrations/load-migrations.ts';
 import { runMigrations } from '../core/db/migrations/run-migrations.ts';
 import { openDatabase } from '../core/db/open-database.ts';
+import { type ComposedDelivery, composeDelivery } from '../core/events/compose-delivery.ts';
+import { deliveryConfigFromEnv } from '../core/events/delivery-config.ts';
 import { createApp } from '../core/http/app.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { loadDotenv } from '../core/node/load-dotenv.ts';
@@ -23,9 +26,18 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../supabase/migrations', import.me
 runService('Kai failed to start', () => {
   loadDotenv();
   const config = loadConfig(process.env);
+  // loadConfig has checked every variable; this reads the delivery ones (core/events).
+  const env = envSchema.parse(process.env);
+  const deliveryConfig = deliveryConfigFromEnv(env);
   const logger = createLogger({ level: config.log.level });
   const readiness = { migrations: false, pool: false };
-  const started: { db?: Database; server?: NodeServer; composed?: ComposedPool } = {};
+  const started: {
+    db?: Database;
+    server?: NodeServer;
+    composed?: ComposedPool;
+    delivery?: ComposedDelivery;
+  } = {};
+  const stopDelivery = new AbortController();
 
   const service = {
     async start(isStopping: () => boolean, shutdown: (reason: string) => void) {
@@ -38,6 +50,13 @@ runService('Kai failed to start', () => {
 
       const composed = await composePool(config, db, logger);
       started.composed = composed;
+      const delivery = composeDelivery({
+        db,
+        logger,
+        config: deliveryConfig,
+        outbound: { allow: env.OUTBOUND_ALLOW_CIDRS ?? [] },
+      });
+      started.delivery = delivery;
 
       // One local server: the API and, as it listens on loopback by default, the pool's metrics.
       const jwt = await resolveJwtOptions(config, 'local');
@@ -51,7 +70,15 @@ runService('Kai failed to start', () => {
         maxUploadBytes: config.storage.maxUploadBytes,
         queueClasses: config.queue.classes,
         edge: config.edge,
+        webhooks: {
+          transport: delivery.transport,
+          checkUrl: (url) => delivery.http.checkUrl(url),
+          maxAttempts: deliveryConfig.retries + 1,
+        },
       });
+      // QStash calls these when DELIVERY_TRANSPORT=qstash points it at this server.
+      app.route('/functions/v1/webhook-delivery', delivery.deliveryApp);
+      app.route('/functions/v1/qstash-callback', delivery.callbackApp);
       app.route('/', metricsRoute(composed.prometheus.registry));
       started.server = await serveNode(app, config.http);
       logger.info({ url: started.server.url }, `Kai listening on ${started.server.url}`);
@@ -60,6 +87,7 @@ runService('Kai failed to start', () => {
       readiness.migrations = true;
       if (isStopping()) return;
 
+      await delivery.start(stopDelivery.signal);
       await composed.pool.start();
       readiness.pool = !isStopping();
       logger.info({ migrationsApplied: run.applied.length }, 'Kai is ready');
@@ -69,6 +97,8 @@ runService('Kai failed to start', () => {
       readiness.pool = false;
       await started.server?.close();
       await started.composed?.drain();
+      stopDelivery.abort();
+      await started.delivery?.drain();
       await started.db?.close();
     },
   };
