@@ -256,6 +256,41 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the catalog on pgvector (PGl
     expect(similar.status).toBe(422);
   });
 
+  it('lists items page by page with filters, and removes only one’s own', async () => {
+    const first = await call(userA, '/v1/catalog/items?own=true&limit=5&status=ready');
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(5);
+    const seen = new Set(first.body.items?.map((item) => item.id));
+    let cursor = first.body.nextCursor as string | null;
+    while (cursor) {
+      const next = await call(
+        userA,
+        `/v1/catalog/items?own=true&limit=5&status=ready&cursor=${cursor}`,
+      );
+      for (const item of next.body.items ?? []) seen.add(item.id);
+      cursor = next.body.nextCursor as string | null;
+    }
+    expect(seen.size).toBe(items.length);
+
+    const oak = await call(userA, '/v1/catalog/items?materialClass=wood-grain');
+    expect(oak.body.items?.every((item) => item.materialClass === 'wood-grain')).toBe(true);
+    const shared = await call(userB, '/v1/catalog/items?own=false');
+    expect(shared.body.items?.map((item) => item.productId)).toEqual(['ref-1']);
+    expect((await call(userA, '/v1/catalog/items?cursor=nonsense')).status).toBe(422);
+
+    const victim = items.at(-1) as CatalogItem;
+    const remove = (user: string, id: string) =>
+      bearer(user).then((headers) =>
+        app.request(`/v1/catalog/items/${id}`, { method: 'DELETE', headers }),
+      );
+    expect((await remove(userB, victim.id)).status).toBe(404);
+    const sharedId = shared.body.items?.[0]?.id as string;
+    expect((await remove(userB, sharedId)).status).toBe(404);
+    expect((await remove(userA, victim.id)).status).toBe(204);
+    expect((await call(userA, `/v1/catalog/items/${victim.id}`)).status).toBe(404);
+    items.pop();
+  });
+
   it('documents its routes in the OpenAPI document', async () => {
     const response = await app.request('/openapi.json');
     const paths = Object.keys(((await response.json()) as { paths: object }).paths);

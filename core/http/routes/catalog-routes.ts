@@ -10,6 +10,7 @@ import {
   newCatalogItemSchema,
 } from '../../catalog/catalog-item.ts';
 import { findSimilarItems } from '../../catalog/find-similar-items.ts';
+import { listCatalogItems } from '../../catalog/list-catalog-items.ts';
 import { MAX_NEIGHBOURS } from '../../catalog/nearest-items.ts';
 import {
   type DatabaseCapabilities,
@@ -85,6 +86,56 @@ const addItems = createRoute({
   },
 });
 
+const ListQuery = z.object({
+  materialClass: z.string().max(64).optional(),
+  productId: z.string().max(200).optional(),
+  status: z.enum(['embedding', 'ready', 'failed']).optional(),
+  own: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'true: only your items; false: only the shared catalog' }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(200).optional().openapi({ description: 'nextCursor of the page before' }),
+});
+
+const listItems = createRoute({
+  method: 'get',
+  path: '/v1/catalog/items',
+  tags: ['catalog'],
+  summary: 'Your catalog items and the shared catalog’s, newest first',
+  security: BEARER_SECURITY,
+  request: { query: ListQuery },
+  responses: {
+    200: {
+      description: 'One page of items',
+      content: {
+        'application/json': {
+          schema: z.object({
+            items: z.array(CatalogItemSchema),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    ...AUTH_PROBLEMS,
+    422: problem('A filter or cursor that is not valid.'),
+  },
+});
+
+const deleteItem = createRoute({
+  method: 'delete',
+  path: '/v1/catalog/items/{id}',
+  tags: ['catalog'],
+  summary: 'Remove one of your catalog items',
+  security: BEARER_SECURITY,
+  request: { params: IdParam },
+  responses: {
+    204: { description: 'Removed' },
+    ...AUTH_PROBLEMS,
+    404: problem('No such item of yours (shared items are managed by the service).'),
+  },
+});
+
 const getItem = createRoute({
   method: 'get',
   path: '/v1/catalog/items/{id}',
@@ -133,7 +184,7 @@ const similar = createRoute({
   },
 });
 
-/** The catalog routes: add reference images, read one, and find similar items. */
+/** The catalog routes: add, list, read and remove reference images, and find similar items. */
 export function catalogRoutes(deps: ApiDeps) {
   const router = createRouter();
 
@@ -157,6 +208,28 @@ export function catalogRoutes(deps: ApiDeps) {
     );
     c.get('logger').info({ items: added.length }, 'catalog items added');
     return c.json({ items: added }, 202);
+  });
+
+  router.openapi(listItems, async (c) => {
+    const auth = callerOf(c, { scope: 'catalog:read' });
+    const query = c.req.valid('query');
+    const page = await asCaller(deps.db, auth, (tx) =>
+      listCatalogItems(tx, {
+        ...query,
+        own: query.own === undefined ? undefined : query.own === 'true',
+      }),
+    );
+    return c.json(page, 200);
+  });
+
+  router.openapi(deleteItem, async (c) => {
+    const auth = callerOf(c, { scope: 'catalog:write' });
+    const { id } = c.req.valid('param');
+    const deleted = await asCaller(deps.db, auth, (tx) =>
+      tx.query('delete from public.catalog_items where id = $1 returning id', [id]),
+    );
+    if (deleted.length === 0) throw new NotFoundError(`No catalog item ${id} of yours.`);
+    return c.body(null, 204);
   });
 
   router.openapi(getItem, async (c) => {
