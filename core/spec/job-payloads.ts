@@ -4,6 +4,8 @@ import { inlineImageSchema } from './image-input.ts';
 /** The most text `spec.extract` parses from one payload, in characters. */
 export const MAX_SPEC_TEXT_CHARS = 100_000;
 
+// Limitation: images come inline only; inputs stored through the API's storage port
+// (`payload.input`) need the storage port in the handler context, which the pool lacks yet.
 /** The payload of `ocr.extract`: one image, inline as base64. */
 export const ocrExtractPayload = z.strictObject({
   imageBase64: inlineImageSchema,

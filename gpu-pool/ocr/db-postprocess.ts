@@ -31,6 +31,8 @@ export interface TextBox {
   rect: RotatedRect;
 }
 
+// Limitation: every region becomes a rectangle; curved text gets its bounding rectangle, not
+// a polygon that follows it.
 /**
  * Differentiable-binarization post-processing: thresholds the map, labels 8-connected
  * components, fits each its rectangle of least area, keeps those whose mean probability

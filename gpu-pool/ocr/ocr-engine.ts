@@ -127,6 +127,9 @@ export async function recognizeImages(
   return { results, stats };
 }
 
+// Limitation: lines are read as upright left-to-right text; PaddleOCR's 180-degree line
+// classifier (ch_ppocr_mobile_v2.0_cls in the same package) is not run, so an upside-down
+// page reads as noise.
 async function detectAll(
   model: OcrModel,
   images: readonly RgbImage[],
