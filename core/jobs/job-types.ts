@@ -78,6 +78,8 @@ const ocrExtract: JobType<OcrExtractPayload> = {
   payload: ocrExtractPayload,
 };
 
+// Limitation: a job type names one model, so text-only spec.extract jobs also wait for a pool
+// that serves paddleocr, though they run no model.
 const specExtract: JobType<SpecExtractPayload> = {
   type: 'spec.extract',
   description:
