@@ -94,6 +94,10 @@ describe('the catalog where pgvector is missing (the real Postgres leg)', () => 
       expect(similar.status).toBe(503);
       expect(similar.body.code).toBe('capability_unavailable');
 
+      // Reading the (empty) catalog needs no vectors.
+      const listed = await call(userA, '/v1/catalog/items');
+      expect(listed).toMatchObject({ status: 200, body: { items: [], nextCursor: null } });
+
       const classify = submitJob(testDb.db, CLASSES, {
         type: 'material.classify',
         payload: { imageBase64: image },
