@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lengthUnitOf, parseSpecNumber, toMillimetres } from '../core/spec/length-units.ts';
 import { repairOcrWords } from '../core/spec/ocr-text-repair.ts';
@@ -66,6 +67,16 @@ describe('parseSpecification', () => {
     expect(parseSpecification('Thickness 9,5 mm').thickness?.value.mm).toBe(9.5);
   });
 
+  it('reads a unitless size only when labelled and plainly millimetres', () => {
+    expect(parseSpecification('Size: 600 x 1200').dimensions).toMatchObject({
+      value: { widthMm: 600, lengthMm: 1200, unit: 'mm' },
+      confidence: 0.5,
+    });
+    expect(parseSpecification('Nominal size: 12 x 24').dimensions).toBeUndefined();
+    expect(parseSpecification('Format 30x60').dimensions).toBeUndefined();
+    expect(parseSpecification('600 x 600').dimensions).toBeUndefined();
+  });
+
   it('takes the thickness of "w x l x t" unless a labelled thickness says otherwise', () => {
     expect(parseSpecification('Tile 600 x 600 x 10 mm').thickness?.value.mm).toBe(10);
     const both = parseSpecification('Tile 600 x 600 x 10 mm\nThickness: 9 mm');
@@ -122,6 +133,41 @@ describe('parseSpecification', () => {
     expect(parseSpecification('Hello, world.\n\n')).toEqual({ standards: [] });
     expect(parseSpecification('')).toEqual({ standards: [] });
     expect(parseSpecification(`${'x'.repeat(10_000)} 5 x`)).toEqual({ standards: [] });
+  });
+});
+
+describe('parseSpecification on generated input', () => {
+  it('never throws, and every field it finds points at a line of its input', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 80 }), { maxLength: 12 }), (lines) => {
+        const spec = parseSpecification(lines.join('\n'));
+        const fields = [...Object.values(spec).filter((f) => !Array.isArray(f)), ...spec.standards];
+        for (const field of fields as { line: number; sourceText: string; confidence: number }[]) {
+          expect(lines[field.line]).toBe(field.sourceText);
+          expect(field.confidence).toBeGreaterThan(0);
+          expect(field.confidence).toBeLessThanOrEqual(1);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('normalises any written size to the same millimetres', () => {
+    const factor = { mm: 1, cm: 10, in: 25.4 } as const;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 1, max: 3000 }),
+        fc.constantFrom('mm', 'cm', 'in'),
+        fc.constantFrom(' x ', 'x', ' × ', ' X '),
+        (width, length, unit, times) => {
+          const spec = parseSpecification(`Size: ${width}${times}${length} ${unit}`);
+          expect(spec.dimensions?.value.widthMm).toBeCloseTo(width * factor[unit], 1);
+          expect(spec.dimensions?.value.lengthMm).toBeCloseTo(length * factor[unit], 1);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -42,12 +42,15 @@ export const FIELD_RULES: FieldRules = {
     if (!match) return undefined;
     const unitText = match[6] ?? match[4] ?? match[2];
     const labelled = /\b(size|format|dimensions?|nominal)\b/i.test(line);
-    const unit = unitText === undefined ? (labelled ? 'mm' : undefined) : lengthUnitOf(unitText);
-    if (unit === undefined) return undefined;
-
     const width = parseSpecNumber(match[1] ?? '');
     const length = parseSpecNumber(match[3] ?? '');
     if (!(width > 0 && length > 0)) return undefined;
+
+    // Without a unit only a labelled size of three-digit numbers is read, as millimetres:
+    // "30 x 60" may be centimetres and "12 x 24" inches, so those are not guessed.
+    const unitless = labelled && Math.min(width, length) >= 100 ? 'mm' : undefined;
+    const unit = unitText === undefined ? unitless : lengthUnitOf(unitText);
+    if (unit === undefined) return undefined;
     const certainty = unitText === undefined ? 0.5 : labelled ? 0.95 : 0.8;
     return {
       value: { widthMm: toMillimetres(width, unit), lengthMm: toMillimetres(length, unit), unit },
