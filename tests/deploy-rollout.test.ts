@@ -164,6 +164,44 @@ describe('npm run deploy on a cluster with KEDA', () => {
     expect(imageNow(cluster)).toBe(`${IMAGE}:1.1.0`);
   });
 
+  it('rolls back as soon as the Deployment reports ProgressDeadlineExceeded', async () => {
+    const started = Date.now();
+    const run = await deploy(cluster, [
+      '--env',
+      'staging',
+      '--image',
+      `${IMAGE}:stalled`,
+      '--rollout-timeout-ms',
+      '30000',
+    ]);
+
+    expect(run.code, said(run)).toBe(1);
+    expect(run.stdout).toContain('kai-gpu-pool exceeded its progress deadline');
+    expect(run.stdout).toContain('Rolled back to revision');
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(imageNow(cluster)).toBe(`${IMAGE}:1.1.0`);
+  });
+
+  it('plans an image change as an update of the Deployment only', async () => {
+    const start = cluster.requests.length;
+    const run = await deploy(cluster, [
+      '--env',
+      'staging',
+      '--image',
+      `${IMAGE}:1.2.0`,
+      '--dry-run',
+    ]);
+
+    expect(run.code, said(run)).toBe(0);
+    expect(run.stdout).toMatch(/update\s+Deployment kai-system-staging\/kai-gpu-pool/);
+    expect(run.stdout).toMatch(/unchanged\s+Service kai-system-staging\/kai-gpu-pool-metrics/);
+    expect(run.stdout).toMatch(/unchanged\s+ScaledObject kai-system-staging\/kai-gpu-pool/);
+    expect(run.stdout).not.toMatch(/create\s/);
+    expect(imageNow(cluster)).toBe(`${IMAGE}:1.1.0`);
+    const writes = cluster.requests.slice(start).filter((r) => r.method === 'PATCH');
+    expect(writes.every((r) => r.query.get('dryRun') === 'All')).toBe(true);
+  });
+
   it('reports a redeploy of what runs as unchanged', async () => {
     const run = await deploy(cluster, [
       '--env',

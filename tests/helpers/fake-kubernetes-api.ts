@@ -2,8 +2,9 @@
 // types and status codes of the real one for what `npm run deploy` uses (discovery, server-side
 // apply, JSON patch, reads, label-selected lists), over an in-memory store. A small Deployment
 // controller and kubelet stand in for the cluster: a changed pod template gets a ReplicaSet
-// with the next revision, and the pods of an image tagged `broken` never become ready, those
-// tagged `flaky` become ready and then fail and restart. It serves HTTPS with a certificate made
+// with the next revision, and the pods of an image tagged `broken` never become ready (`stalled`:
+// and the Deployment reports ProgressDeadlineExceeded), those tagged `flaky` become ready and
+// then fail and restart. It serves HTTPS with a certificate made
 // for the run (openssl), which the kubeconfig trusts, as a real cluster's does.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -179,7 +180,11 @@ export async function startFakeKubernetes(options: { keda: boolean }): Promise<F
 
   const imageOf = (template: Obj): string => template?.spec?.containers?.[0]?.image ?? '';
   const health = (image: string) =>
-    image.includes('broken') ? 'broken' : image.includes('flaky') ? 'flaky' : 'healthy';
+    image.includes('broken') || image.includes('stalled')
+      ? 'broken'
+      : image.includes('flaky')
+        ? 'flaky'
+        : 'healthy';
   const templateHash = (template: Obj) =>
     createHash('sha256').update(stableJson(template)).digest('hex').slice(0, 10);
 
@@ -247,7 +252,12 @@ export async function startFakeKubernetes(options: { keda: boolean }): Promise<F
     const old = hadOld ? wanted : 0;
     deployment.status = {
       observedGeneration: deployment.metadata.generation,
-      conditions: [{ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated' }],
+      // An image tagged `stalled` also runs past the progress deadline at once.
+      conditions: [
+        imageOf(deployment.spec.template).includes('stalled')
+          ? { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }
+          : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated' },
+      ],
       ...(current === 'broken'
         ? { replicas: old + 1, updatedReplicas: 1, availableReplicas: old, readyReplicas: old }
         : tick === 2 && hadOld
