@@ -174,6 +174,18 @@ describe('Idempotency-Key on POST', () => {
     }
   });
 
+  it('takes POSTs without a body or with an empty one', async () => {
+    const sub = randomUUID();
+    for (const body of [undefined, '']) {
+      const response = await app.request(`/v1/jobs/${randomUUID()}/cancel`, {
+        method: 'POST',
+        headers: { ...(await bearer(sub)), 'idempotency-key': randomUUID() },
+        body,
+      });
+      expect(response.status).toBe(404);
+    }
+  });
+
   it('runs every request without a key, and ignores keys without a caller', async () => {
     const before = await runs();
     await post(randomUUID(), undefined, { item: 'a' });

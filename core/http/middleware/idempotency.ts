@@ -98,8 +98,11 @@ export function idempotency(options: IdempotencyOptions): MiddlewareHandler {
     checkKey(key);
 
     // The body is read once here and put back, so the route reads it as if untouched.
-    const body = new Uint8Array(await c.req.raw.arrayBuffer());
-    c.req.raw = new Request(c.req.raw, { body: body.byteLength > 0 ? body : null });
+    let body = new Uint8Array(0);
+    if (c.req.raw.body !== null) {
+      body = new Uint8Array(await c.req.raw.arrayBuffer());
+      c.req.raw = new Request(c.req.raw, { body });
+    }
 
     const url = new URL(c.req.url);
     const path = `${url.pathname}${url.search}`;
