@@ -38,6 +38,7 @@ export async function composePool(
     retry: config.queue.retry,
     retentionDays: config.queue.retentionDays,
     concurrency: config.pool.concurrency,
+    prefetch: config.pool.prefetch,
     batchSizeLimit: config.pool.batchSizeLimit,
     pollIntervalMs: config.pool.pollIntervalMs,
   });

@@ -42,13 +42,36 @@ const leaseOf = (job: ClaimedJob): Lease => ({ jobId: job.id, leaseToken: job.le
 /**
  * Runs one batch through its handler and settles every job of it: payloads are validated per
  * job, each job's timeout aborts its signal, and a handler that throws on a batch is retried
- * job by job so only the job at fault fails. Never rejects.
+ * job by job so only the job at fault fails. `onRan` is called once the handler is done with
+ * the batch, before the outcomes are written, so the caller can start more work while they
+ * are. Never rejects.
  */
 export async function runBatch(
   context: BatchContext,
   handler: JobHandler,
   batch: HeldJob[],
   model: unknown,
+  onRan: () => void = () => {},
+): Promise<void> {
+  let ran = false;
+  const ranOnce = () => {
+    if (ran) return;
+    ran = true;
+    onRan();
+  };
+  try {
+    await runHandler(context, handler, batch, model, ranOnce);
+  } finally {
+    ranOnce();
+  }
+}
+
+async function runHandler(
+  context: BatchContext,
+  handler: JobHandler,
+  batch: HeldJob[],
+  model: unknown,
+  onRan: () => void,
 ): Promise<void> {
   const startedAt = performance.now();
   const timers = batch.map((entry) => startTimeout(entry));
@@ -102,6 +125,7 @@ export async function runBatch(
   const durationMs = performance.now() - startedAt;
   for (const timer of timers) clearTimeout(timer);
   context.metrics.batchRan(handler.jobType.model ?? handler.jobType.type, batch.length, durationMs);
+  onRan();
 
   await Promise.all(
     batch.map((entry) => settle(context, handler, entry, outcomes.get(entry.job.id), durationMs)),

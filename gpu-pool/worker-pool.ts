@@ -30,8 +30,16 @@ export interface WorkerPoolOptions {
   queueClasses: QueueClasses;
   leaseMs: number;
   retry: RetryBackoff;
-  /** Jobs this process holds at once, over all batches. */
+  /** Jobs this process runs at once (in handlers), over all batches. */
   concurrency: number;
+  /**
+   * Jobs claimed ahead of free handler slots, as graphile-worker's local queue: they wait in
+   * this process, their leases heartbeated, and start as slots free up, so one claim serves
+   * many short jobs. A held job is running as far as the database knows, so it counts against
+   * its class's global concurrency. Jobs whose handler is done but whose outcome is still being
+   * written count here too. 0 (the default) claims only for free slots.
+   */
+  prefetch?: number;
   /** The largest claim, and so the largest batch. */
   batchSizeLimit: number;
   /** Claims also run this often, for retries coming due and missed notifications. */
@@ -85,6 +93,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   const held = new Map<string, HeldJob>();
   const running = new Set<Promise<void>>();
+  // Batches (a single job for types without a model) waiting for handler slots, oldest first.
+  const waiting: { handler: JobHandler; batch: HeldJob[]; model: unknown }[] = [];
+  let inHandlers = 0;
+  const prefetch = Math.max(0, options.prefetch ?? 0);
+  const holdLimit = options.concurrency + prefetch;
   let ready = false;
   let draining = false;
   let claiming = false;
@@ -92,12 +105,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   let unlisten: (() => Promise<void>) | undefined;
   const timers: NodeJS.Timeout[] = [];
 
-  // While work runs, claim only once half a batch of room is free: one claim of several jobs
-  // costs about what a claim of one does, and the class locks serialise claims.
-  const minClaim = Math.max(
-    1,
-    Math.floor(Math.min(options.batchSizeLimit, options.concurrency) / 2),
-  );
+  // While work runs, claim only once half a claim of room is free: one claim of several jobs
+  // costs about what a claim of one does (a commit), and the class locks serialise claims.
+  const claimLimit = Math.max(options.batchSizeLimit, prefetch);
+  const minClaim = Math.max(1, Math.floor(Math.min(claimLimit, holdLimit) / 2));
 
   const leaseOf = (job: ClaimedJob): Lease => ({ jobId: job.id, leaseToken: job.leaseToken });
 
@@ -110,9 +121,26 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     stopSignal: stopping.signal,
   };
 
-  // Runs a batch and lets go of its jobs once each is settled.
-  const run = (handler: JobHandler, batch: HeldJob[], model: unknown) => {
-    const done = runBatch(batchContext, handler, batch, model).finally(() => {
+  // Starts waiting batches while handler slots are free. A batch larger than the concurrency
+  // still runs, alone, so no batch waits forever.
+  const pump = () => {
+    while (waiting.length > 0) {
+      const next = waiting[0] as (typeof waiting)[number];
+      if (inHandlers > 0 && inHandlers + next.batch.length > options.concurrency) return;
+      waiting.shift();
+      start(next.handler, next.batch, next.model);
+    }
+  };
+
+  // Runs a batch; frees its handler slots once the handler is done and lets go of its jobs
+  // once each is settled.
+  const start = (handler: JobHandler, batch: HeldJob[], model: unknown) => {
+    inHandlers += batch.length;
+    const onRan = () => {
+      inHandlers -= batch.length;
+      pump();
+    };
+    const done = runBatch(batchContext, handler, batch, model, onRan).finally(() => {
       for (const entry of batch) {
         if (held.get(entry.job.id) === entry) held.delete(entry.job.id);
       }
@@ -120,6 +148,23 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       wake();
     });
     running.add(done);
+  };
+
+  const run = (handler: JobHandler, batch: HeldJob[], model: unknown) => {
+    waiting.push({ handler, batch, model });
+    pump();
+  };
+
+  // Takes a job out of the batches waiting for slots; false when it is not waiting there.
+  const unqueue = (entry: HeldJob) => {
+    for (const [i, w] of waiting.entries()) {
+      const index = w.batch.indexOf(entry);
+      if (index < 0) continue;
+      w.batch.splice(index, 1);
+      if (w.batch.length === 0) waiting.splice(i, 1);
+      return true;
+    }
+    return false;
   };
 
   const windows = new BatchWindows((type, batch) => {
@@ -168,11 +213,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   const claimLoop = async () => {
     while (!draining) {
-      const free = options.concurrency - held.size;
+      const free = holdLimit - held.size;
       const types = claimableTypes();
       if (free < (held.size === 0 ? 1 : minClaim) || types.length === 0) return;
 
-      const limit = Math.min(free, options.batchSizeLimit);
+      const limit = Math.min(free, claimLimit);
       const jobs = await claimJobs(options.db, {
         workerId,
         types,
@@ -245,8 +290,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (change.cancelRequested && entry && !entry.controller.signal.aborted) {
       logger.info({ jobId: change.id }, 'cancel requested');
       entry.controller.abort(new PoolAbort('cancelled'));
-      if (!entry.started && windows.remove(entry.job.type, entry.job.id)) {
-        run(handlers.get(entry.job.type) as JobHandler, [entry], undefined);
+      // A job that has not started is settled now; it needs no handler slot.
+      if (!entry.started && (windows.remove(entry.job.type, entry.job.id) || unqueue(entry))) {
+        start(handlers.get(entry.job.type) as JobHandler, [entry], undefined);
       }
     }
     if (change.status === 'queued' || change.status === 'failed') wake();
@@ -279,7 +325,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       for (const timer of timers) timer.unref();
 
       ready = true;
-      logger.info({ types: claimableTypes(), concurrency: options.concurrency }, 'pool ready');
+      logger.info(
+        { types: claimableTypes(), concurrency: options.concurrency, prefetch },
+        'pool ready',
+      );
       wake();
       runHousekeeping();
     },
@@ -290,12 +339,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
     async drain() {
       draining = true;
-      const waiting = windows.takeAll();
-      for (const entry of waiting) held.delete(entry.job.id);
-      if (waiting.length > 0) {
+      const unstarted = [...windows.takeAll(), ...waiting.splice(0).flatMap((w) => w.batch)];
+      for (const entry of unstarted) held.delete(entry.job.id);
+      if (unstarted.length > 0) {
         const released = await releaseJobs(
           options.db,
-          waiting.map((e) => leaseOf(e.job)),
+          unstarted.map((e) => leaseOf(e.job)),
         );
         logger.info({ released }, 'released jobs that had not started');
       }

@@ -310,4 +310,97 @@ describe('the worker pool', () => {
       .poll(async () => (await db.query('select id from public.jobs')).map((r) => r.id))
       .toEqual([recent]);
   });
+
+  describe('with prefetch', () => {
+    it('holds up to concurrency + prefetch jobs but runs only concurrency at once', async () => {
+      let inHandler = 0;
+      let mostInHandler = 0;
+      const slowNoop: JobHandler = {
+        jobType: noopHandler.jobType as JobType,
+        async run(jobs) {
+          inHandler += jobs.length;
+          mostInHandler = Math.max(mostInHandler, inHandler);
+          await sleep(30);
+          inHandler -= jobs.length;
+          return jobs.map(() => ({ ok: true, result: null }));
+        },
+      };
+      const jobs = await enqueueJobs(
+        db,
+        Array.from({ length: 40 }, () => ({ type: 'noop', payload: {}, queue: 'maintenance' })),
+      );
+      const pool = await startPool({ handlers: [slowNoop], concurrency: 4, prefetch: 12 });
+
+      await expect.poll(() => pool.heldCount(), { timeout: 5000 }).toBe(16);
+      const [running] = await db.query<{ n: number }>(
+        `select count(*)::int as n from public.jobs where status = 'running'`,
+      );
+      expect(running?.n).toBe(16);
+      await waitForStatuses(
+        jobs.map((r) => r.job.id),
+        ['completed'],
+      );
+      expect(mostInHandler).toBe(4);
+    });
+
+    it('starts prefetched jobs in priority order', async () => {
+      const started: number[] = [];
+      const recording: JobHandler = {
+        jobType: echoType as JobType,
+        async run(jobs) {
+          started.push(...jobs.map((j) => (j.payload as { value: number }).value));
+          await sleep(5);
+          return jobs.map(() => ({ ok: true, result: null }));
+        },
+      };
+      const values = [3, 9, 1, 7, 5, 8, 2, 6, 4, 0];
+      await enqueueJobs(
+        db,
+        values.map((v) => echo(v, { priority: v })),
+      );
+
+      await startPool({
+        handlers: [recording],
+        models: models(1, 0),
+        concurrency: 1,
+        prefetch: 20,
+      });
+
+      await expect.poll(() => started.length, { timeout: 5000 }).toBe(values.length);
+      expect(started).toEqual([...values].sort((a, b) => b - a));
+    });
+
+    it('on drain, hands back prefetched jobs that never started, attempts untouched', async () => {
+      const pool = await startPool({ models: models(1, 0), concurrency: 1, prefetch: 5 });
+      const first = await enqueueJob(db, echo(0, { payload: { value: 0, sleepMs: 300 } }));
+      await expect.poll(() => batches.length).toBe(1);
+      const rest = await enqueueJobs(db, [echo(1), echo(2), echo(3)]);
+      await expect.poll(() => pool.heldCount()).toBe(4);
+
+      await pool.drain();
+
+      expect(await rowOf(first.job.id)).toMatchObject({ status: 'completed' });
+      const rows = await db.query<{ status: string; attempts: number }>(
+        'select status, attempts from public.jobs where id = any($1::uuid[])',
+        [rest.map((r) => r.job.id)],
+      );
+      expect(rows).toEqual(Array.from({ length: 3 }, () => ({ status: 'queued', attempts: 0 })));
+      expect(batches).toEqual([[0]]);
+    });
+
+    it('cancels a prefetched job at once, without waiting for a slot', async () => {
+      const pool = await startPool({ models: models(1, 0), concurrency: 1, prefetch: 5 });
+      const blocker = await enqueueJob(db, echo(0, { payload: { value: 0, sleepMs: 60_000 } }));
+      await expect.poll(() => batches.length).toBe(1);
+      const { job } = await enqueueJob(db, echo(1));
+      await expect.poll(() => pool.heldCount()).toBe(2);
+
+      await cancelJob(db, job.id);
+
+      await waitForStatuses([job.id], ['cancelled'], 5000);
+      expect(batches).toEqual([[0]]);
+      await cancelJob(db, blocker.job.id);
+      await waitForStatuses([blocker.job.id], ['cancelled'], 5000);
+    });
+  });
 });

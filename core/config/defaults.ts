@@ -28,6 +28,8 @@ export const DEFAULTS = {
   JOB_RETENTION_DAYS: 7,
   /** Jobs one pool process holds at once, over all its batches. */
   POOL_CONCURRENCY: 16,
+  /** Jobs claimed ahead of free slots; worth it only for many short jobs. */
+  POOL_PREFETCH: 0,
   /** The pool claims on notifications; this is the fallback when one is missed. */
   POOL_POLL_INTERVAL_MS: 2 * SECOND,
   BATCH_SIZE_LIMIT: 8,

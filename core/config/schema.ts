@@ -129,6 +129,9 @@ export const envSchema = z.object({
   POOL_CONCURRENCY: variable(
     integer(1, 10_000, 'a whole number from 1 to 10000').default(DEFAULTS.POOL_CONCURRENCY),
   ),
+  POOL_PREFETCH: variable(
+    integer(0, 100_000, 'a whole number from 0 to 100000').default(DEFAULTS.POOL_PREFETCH),
+  ),
   POOL_POLL_INTERVAL_MS: variable(ms(10, 600_000).default(DEFAULTS.POOL_POLL_INTERVAL_MS)),
   BATCH_SIZE_LIMIT: variable(
     integer(1, 1024, 'a whole number from 1 to 1024').default(DEFAULTS.BATCH_SIZE_LIMIT),
