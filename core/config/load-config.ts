@@ -27,6 +27,7 @@ export interface KaiConfig {
   };
   pool: {
     concurrency: number;
+    prefetch: number;
     pollIntervalMs: number;
     batchSizeLimit: number;
     modelDir: string;
@@ -97,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
     },
     pool: {
       concurrency: e.POOL_CONCURRENCY,
+      prefetch: e.POOL_PREFETCH,
       pollIntervalMs: e.POOL_POLL_INTERVAL_MS,
       batchSizeLimit: e.BATCH_SIZE_LIMIT,
       modelDir: e.MODEL_DIR,
@@ -133,10 +135,6 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
   };
 }
 
-function isTransactionPooler(url: string): boolean {
-  return new URL(url).port === String(DEFAULTS.TRANSACTION_POOLER_PORT);
-}
-
 /** Upstash when both of its variables are set, else REDIS_URL, else memory. */
 function rateLimitStore(e: Env): RateLimitStoreConfig {
   const url = e.UPSTASH_REDIS_REST_URL;
@@ -151,4 +149,8 @@ function rateLimitStore(e: Env): RateLimitStoreConfig {
   if (url !== undefined && token !== undefined) return { kind: 'upstash', url, token };
   if (e.REDIS_URL !== undefined) return { kind: 'redis', url: e.REDIS_URL };
   return { kind: 'memory' };
+}
+
+function isTransactionPooler(url: string): boolean {
+  return new URL(url).port === String(DEFAULTS.TRANSACTION_POOLER_PORT);
 }
