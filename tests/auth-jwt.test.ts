@@ -135,6 +135,20 @@ describe('Supabase JWTs (HS256)', () => {
     });
   }
 
+  it('refuses a token that verified once as soon as it expires, cache or not', async () => {
+    const app = appWith();
+    const expSec = Math.floor(Date.now() / 1000) + 1;
+    const token = await tokenWith({ expiresAt: expSec });
+
+    expect((await listJobs(app, token)).status).toBe(200);
+    expect((await listJobs(app, token)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, expSec * 1000 - Date.now() + 50));
+    const late = await listJobs(app, token);
+
+    expect(late.status).toBe(401);
+    expect(await late.json()).toMatchObject({ code: 'invalid_token' });
+  });
+
   it('refuses a header that is not "Bearer <token>", and no header on a private route', async () => {
     const app = appWith();
     const basic = await app.request('/v1/jobs', { headers: { authorization: 'Basic dTpw' } });

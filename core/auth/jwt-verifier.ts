@@ -19,7 +19,11 @@ export interface JwtVerifierOptions {
   audience: string;
   /** Leeway for `exp` and `nbf` between clocks; 0 when unset. */
   clockToleranceSec?: number | undefined;
+  /** Verified tokens remembered until they expire, so a busy client's token is checked once. */
+  cacheSize?: number | undefined;
 }
+
+const DEFAULT_CACHE_SIZE = 1000;
 
 /** Verifies a bearer token; resolves with its claims or throws `UnauthorizedError`. */
 export type JwtVerifier = (token: string) => Promise<JWTPayload>;
@@ -46,7 +50,32 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     clockTolerance: options.clockToleranceSec ?? 0,
   };
 
+  // Keyed by the whole token: a hit is the very string that verified, so signature, issuer
+  // and audience hold; only time moves on, and `exp` is checked again on every hit.
+  const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
+  const verified = new Map<string, JWTPayload>();
+  const toleranceMs = (options.clockToleranceSec ?? 0) * 1000;
+
+  const remember = (token: string, payload: JWTPayload): JWTPayload => {
+    if (cacheSize <= 0) return payload;
+    if (verified.size >= cacheSize) {
+      const oldest = verified.keys().next();
+      if (!oldest.done) verified.delete(oldest.value);
+    }
+    verified.set(token, Object.freeze(payload));
+    return payload;
+  };
+
   return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if ((known.exp ?? 0) * 1000 + toleranceMs > Date.now()) return known;
+      verified.delete(token);
+    }
+    return remember(token, await verifyFresh(token));
+  };
+
+  async function verifyFresh(token: string): Promise<JWTPayload> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -76,7 +105,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       'invalid_token',
       `The bearer token is signed with ${JSON.stringify(alg ?? null)}, which Kai does not accept.`,
     );
-  };
+  }
 }
 
 /** The key set could not be had (timeout, network, not JSON): Kai's problem, not the token's. */

@@ -14,11 +14,15 @@ export function asCaller<T>(
 ): Promise<T> {
   const claims = { ...auth.claims, sub: auth.subject, role: 'authenticated' };
   return db.transaction(async (tx) => {
-    // One round trip: the claims, then the role, both local to this transaction.
-    await tx.query(
+    // The claims and the role, both local to this transaction, in one statement. It is not
+    // awaited before `work` starts: on the server driver the work's first statement follows
+    // it down the same connection without a round trip between them, and runs after it. Should
+    // it fail, the transaction is aborted and every later statement of `work` fails too.
+    const scoped = tx.query(
       `select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)`,
       [JSON.stringify(claims)],
     );
-    return await work(tx);
+    const [, result] = await Promise.all([scoped, work(tx)]);
+    return result;
   });
 }
