@@ -50,6 +50,8 @@ export class ClipTokenizer {
 
   /** The BPE token strings of `text`, without start and end tokens. */
   tokens(text: string): string[] {
+    // Limitation: OpenAI's CLIP also runs ftfy and HTML unescaping before this; text with
+    // mojibake or HTML entities tokenizes differently here than in the original.
     const cleaned = text.replace(/\s+/g, ' ').trim().toLowerCase();
     const pieces = cleaned.match(PIECE_PATTERN) ?? [];
     return pieces.flatMap((piece) => {
