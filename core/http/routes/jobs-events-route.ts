@@ -47,6 +47,10 @@ function sameState(a: Job, b: Job): boolean {
 }
 
 /**
+ * Limitation: on Vercel a function lives at most its maxDuration, so a stream there ends early;
+ * clients reconnect (EventSource does) and start again from the current state. Frontends on
+ * Supabase use Realtime on the jobs table instead, which the same RLS policy guards.
+ *
  * `GET /v1/jobs/{id}/events` on `router`: the job's states as server-sent events, fed by the
  * jobs table's NOTIFY on `kai_jobs`. Each state is read again as the caller, so RLS decides
  * also here; a job of another user is a 404 like one that does not exist.

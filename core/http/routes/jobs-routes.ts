@@ -114,6 +114,10 @@ const cancel = createRoute({
 });
 
 /**
+ * Limitation: RLS lets a user insert their own jobs, so on Supabase a client could also insert
+ * one through PostgREST and skip the job type's payload check here; the row still belongs to
+ * them, starts queued with no attempts, and its handler parses the payload again.
+ *
  * The job routes: submit (`POST /v1/jobs`, 202), read, list and cancel one's own jobs, and
  * follow one as server-sent events. Every query runs as the caller (`asCaller`), so RLS
  * decides what each user sees and changes; scopes `jobs:read` and `jobs:write`.
