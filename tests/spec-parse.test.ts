@@ -212,6 +212,8 @@ describe('repairOcrWords', () => {
   it('undoes digit-for-letter slips in words and leaves codes alone', () => {
     expect(repairOcrWords('IS0 10545-3')).toBe('ISO 10545-3');
     expect(repairOcrWords('abs0rption c1ass')).toBe('absorption class');
+    expect(repairOcrWords('PEl IV, lS0 13006')).toBe('PEI IV, ISO 13006');
+    expect(repairOcrWords('lvory Wall')).toBe('lvory Wall');
     for (const code of ['R10', 'C1028', 'A137.1', '10mm', '600x600', 'BS5']) {
       expect(repairOcrWords(code)).toBe(code);
     }

@@ -1,5 +1,5 @@
 import type { HandlerJob, JobOutcome } from '../handlers/handler.ts';
-import { fatal } from '../handlers/handler.ts';
+import { fatal, retryable } from '../handlers/handler.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
 import { decodeImage, ImageInputError } from './decode-image.ts';
 import { ocrModelOf } from './loaded-ocr-model.ts';
@@ -25,6 +25,11 @@ export async function readJobImages(
   const images: Awaited<ReturnType<typeof decodeImage>>[] = [];
   const imageOf: number[] = [];
   for (const [index, job] of jobs.entries()) {
+    // A job cancelled or timed out before its turn is not read; the pool settles it by reason.
+    if (job.signal.aborted) {
+      readings.push({ ok: false, outcome: retryable('interrupted', 'The job was aborted.') });
+      continue;
+    }
     try {
       const bytes = Buffer.from(job.payload.imageBase64 ?? '', 'base64');
       images.push(await decodeImage(bytes));
