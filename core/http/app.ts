@@ -23,6 +23,8 @@ import { internalErrorResponse, problemResponse } from './problem.ts';
 import { catalogRoutes } from './routes/catalog-routes.ts';
 import { jobsRoutes } from './routes/jobs-routes.ts';
 import { notificationsRoutes } from './routes/notifications-routes.ts';
+import { type RegistrySettings, registryRoutes } from './routes/registry-routes.ts';
+import { studiesRoutes } from './routes/studies-routes.ts';
 import {
   defaultWebhookDeps,
   type WebhookRouteDeps,
@@ -50,6 +52,8 @@ export interface AppOptions {
    * managed (URLs checked by a default guard) but replays and pings answer 503.
    */
   webhooks?: WebhookRouteDeps | undefined;
+  /** PARAM_REGISTRY_ENABLED, DEFAULT_PARAMETER_SET, SIMILARITY_THRESHOLD; defaults when unset. */
+  registry?: RegistrySettings | undefined;
 }
 
 /** Probes are polled every few seconds; their log lines would drown the rest at info. */
@@ -114,6 +118,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/', notificationsRoutes(deps));
   app.route('/', webhooksRoutes(deps, options.webhooks ?? defaultWebhookDeps()));
   app.route('/', catalogRoutes(deps));
+  app.route('/', registryRoutes(deps, options.registry));
+  app.route('/', studiesRoutes(deps, options.registry));
 
   serveOpenApiDocument(app);
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Kai API' }));
