@@ -270,6 +270,7 @@ describe('autoscaling', () => {
         expected.min,
         expected.max,
       ]);
+      expect(scaled.spec.fallback).toEqual({ failureThreshold: 3, replicas: expected.min });
       const queries = scaled.spec.triggers.map((t: Loose) => {
         expect(t.type).toBe('postgresql');
         expect(t.metadata.connectionFromEnv).toBe('DATABASE_URL');
