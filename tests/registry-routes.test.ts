@@ -6,6 +6,11 @@ import { createTestApi, jsonInit, type TestApi } from './helpers/api-app.ts';
 import { bearer, testVerifier } from './helpers/auth-tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
+type Body = any;
+/** A response whose JSON body the assertions below read field by field. */
+type JsonResponse = Omit<Response, 'json'> & { json(): Promise<Body> };
+
 let testDb: TestDatabase;
 let api: TestApi;
 const user = randomUUID();
@@ -22,12 +27,13 @@ afterAll(async () => {
   await testDb.drop();
 });
 
-const get = (path: string) => api.app.request(path, { headers: auth });
-const post = (path: string, body: unknown) => api.app.request(path, jsonInit('POST', body, auth));
+const get = (path: string) => api.app.request(path, { headers: auth }) as Promise<JsonResponse>;
+const post = (path: string, body: unknown) =>
+  api.app.request(path, jsonInit('POST', body, auth)) as Promise<JsonResponse>;
 
 describe('/v1/registry', () => {
   it('needs credentials', async () => {
-    const res = await api.app.request('/v1/registry/tasks');
+    const res = (await api.app.request('/v1/registry/tasks')) as JsonResponse;
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
   });
@@ -118,7 +124,7 @@ describe('/v1/registry', () => {
       verifyJwt: testVerifier(),
       registry: { enabled: false, defaultSet: 'standard', similarityThreshold: 0.75 },
     });
-    const res = await app.request('/v1/registry/tasks', { headers: auth });
+    const res = (await app.request('/v1/registry/tasks', { headers: auth })) as JsonResponse;
     expect(res.status).toBe(503);
     expect((await res.json()).code).toBe('registry_disabled');
   });

@@ -4,6 +4,11 @@ import { createTestApi, jsonInit, type TestApi } from './helpers/api-app.ts';
 import { bearer } from './helpers/auth-tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
+type Body = any;
+/** A response whose JSON body the assertions below read field by field. */
+type JsonResponse = Omit<Response, 'json'> & { json(): Promise<Body> };
+
 let testDb: TestDatabase;
 let api: TestApi;
 let alice: Record<string, string>;
@@ -22,8 +27,9 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: unknown, headers = alice) =>
-  api.app.request(path, jsonInit('POST', body, headers));
-const get = (path: string, headers = alice) => api.app.request(path, { headers });
+  api.app.request(path, jsonInit('POST', body, headers)) as Promise<JsonResponse>;
+const get = (path: string, headers = alice) =>
+  api.app.request(path, { headers }) as Promise<JsonResponse>;
 
 const score = (p: { k: number; temperature: number }) =>
   1 - Math.abs(p.k - 20) / 50 - Math.abs(Math.log10(p.temperature)) / 4;
@@ -58,10 +64,10 @@ describe('/v1/studies', () => {
       value: 1,
     });
     // No body at all is fine too.
-    const asked = await api.app.request(`/v1/studies/${study.id}/ask`, {
+    const asked = (await api.app.request(`/v1/studies/${study.id}/ask`, {
       method: 'POST',
       headers: alice,
-    });
+    })) as JsonResponse;
     expect(asked.status).toBe(200);
     const second = await asked.json();
     const decision = await post(`/v1/studies/${study.id}/trials/${second.number}/report`, {
