@@ -18,8 +18,19 @@ export class MethodNotAllowedError extends KaiError {
   }
 }
 
+/** Compiled patterns by route path: 404s are common, compiling each time is not cheap. */
+const patterns = new Map<string, RegExp>();
+
 /** Hono's route pattern (`/v1/jobs/:id`, `:id{[0-9]+}`, `*`) as an anchored expression. */
 function patternOf(path: string): RegExp {
+  const known = patterns.get(path);
+  if (known) return known;
+  const pattern = compile(path);
+  patterns.set(path, pattern);
+  return pattern;
+}
+
+function compile(path: string): RegExp {
   const source = path
     .split('/')
     .map((segment) => {
