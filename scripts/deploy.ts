@@ -14,7 +14,8 @@ const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 function summary(result: DeployOutcome): string {
   const lines = result.applied.map((a) => {
     const verb = result.outcome === 'planned' ? planVerb(a.action) : a.action;
-    return `  ${verb.padEnd(10)} ${a.ref}`;
+    const note = a.checked ? '' : ' (not checked by the server: its namespace is new)';
+    return `  ${verb.padEnd(10)} ${a.ref}${note}`;
   });
   switch (result.outcome) {
     case 'planned':

@@ -14,6 +14,8 @@ export interface AppliedObject {
   /** `Kind namespace/name`. */
   ref: string;
   action: 'created' | 'configured' | 'unchanged';
+  /** False when a dry run could not ask the server (its namespace does not exist yet). */
+  checked: boolean;
 }
 
 /** An object the API server refused; the message names it and what the server said. */
@@ -47,7 +49,19 @@ export async function applyObjects(
   const before = new Map<ManifestObject, ManifestObject | null>();
   for (const object of ordered) before.set(object, await readOrNull(clients, object));
 
+  // A server-side dry run creates no namespace, so the server would refuse every object of a
+  // namespace the plan creates; those are planned unchecked.
+  const plannedNamespaces = new Set(
+    options.dryRun
+      ? ordered.filter((o) => o.kind === 'Namespace' && before.get(o) === null).map(nameOf)
+      : [],
+  );
+
   for (const object of ordered) {
+    if (object.metadata.namespace && plannedNamespaces.has(object.metadata.namespace)) {
+      results.push({ ...identity(object), action: 'created', checked: false });
+      continue;
+    }
     let after: ManifestObject;
     try {
       after = await clients.objects.patch(
@@ -66,11 +80,9 @@ export async function applyObjects(
 
     const previous = before.get(object) ?? null;
     results.push({
-      kind: object.kind,
-      name: object.metadata.name,
-      namespace: object.metadata.namespace,
-      ref: objectName(object),
+      ...identity(object),
       action: previous === null ? 'created' : changed(previous, after) ? 'configured' : 'unchanged',
+      checked: true,
     });
   }
   return results;
@@ -83,6 +95,17 @@ export async function applyObjects(
  */
 function asClientModel(object: ManifestObject): ManifestObject {
   return loadYaml<ManifestObject>(JSON.stringify(object));
+}
+
+const nameOf = (object: ManifestObject) => object.metadata.name;
+
+function identity(object: ManifestObject) {
+  return {
+    kind: object.kind,
+    name: object.metadata.name,
+    namespace: object.metadata.namespace,
+    ref: objectName(object),
+  };
 }
 
 async function readOrNull(

@@ -447,6 +447,10 @@ export async function startFakeKubernetes(options: { keda: boolean }): Promise<F
       if (dryRun !== null && dryRun !== 'All') {
         return send(400, status(400, 'BadRequest', `invalid dry run option: ${dryRun}`));
       }
+      // The NamespaceLifecycle admission: nothing is created in a namespace that does not exist.
+      if (parsed.namespace && !store.has(`/api/v1/namespaces/${parsed.namespace}`)) {
+        return send(404, status(404, 'NotFound', `namespaces "${parsed.namespace}" not found`));
+      }
       const body = parseYaml(text) as Obj;
       if (body?.kind !== info.kind || body?.metadata?.name !== parsed.name) {
         return send(400, status(400, 'BadRequest', 'the body does not name the object of the URL'));
