@@ -131,7 +131,9 @@ describe('GET /v1/jobs/{id}/events', () => {
     expect(listening).toBe(0);
   });
 
-  it('stops listening when the client goes away', async () => {
+  it('stops listening when the client goes away, and leaves other listeners hearing', async () => {
+    const heard: string[] = [];
+    const unlistenPool = await testDb.db.listen('kai_jobs', (payload) => heard.push(payload));
     const owner = await bearer(randomUUID());
     const jobId = await submitNoop(owner);
     const events = sseReader(await api.app.request(`/v1/jobs/${jobId}/events`, { headers: owner }));
@@ -147,5 +149,10 @@ describe('GET /v1/jobs/{id}/events', () => {
       headers: owner,
     });
     expect(cancelled.status).toBe(200);
+    // Another listener of the same process (the pool, under npm start) still hears changes.
+    await expect
+      .poll(() => heard.some((p) => p.includes(jobId) && p.includes('cancelled')))
+      .toBe(true);
+    await unlistenPool();
   });
 });
