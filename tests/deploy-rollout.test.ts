@@ -20,7 +20,10 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `node scripts/deploy.ts` against `cluster` with quick timings; resolves whatever the code. */
+/**
+ * Runs `node scripts/deploy.ts` against `cluster` with quick timings (a later flag overrides
+ * these); resolves whatever the exit code.
+ */
 function deploy(cluster: FakeKubernetes, args: string[]): Promise<Run> {
   const argv = [
     join(REPO_ROOT, 'scripts', 'deploy.ts'),
@@ -29,7 +32,7 @@ function deploy(cluster: FakeKubernetes, args: string[]): Promise<Run> {
     '--poll-interval-ms',
     '20',
     '--rollout-timeout-ms',
-    '1500',
+    '10000',
     '--check-interval-ms',
     '10',
     ...args,
@@ -132,10 +135,13 @@ describe('npm run deploy on a cluster with KEDA', () => {
   it('rolls back to the revision that ran before when the rollout times out', async () => {
     const templateBefore = structuredClone(cluster.object(DEPLOYMENT)?.spec.template);
     const start = cluster.requests.length;
-    const run = await deploy(cluster, ['--env', 'staging', '--image', `${IMAGE}:broken`]);
+    const run = await deploy(cluster, [
+      ...['--env', 'staging', '--image', `${IMAGE}:broken`],
+      ...['--rollout-timeout-ms', '1500'],
+    ]);
 
     expect(run.code, said(run)).toBe(1);
-    expect(run.stdout).toContain('Deploy failed: the rollout did not finish: timed out after');
+    expect(run.stdout).toContain('Deploy failed: the rollout did not finish: timed out after 1500');
     expect(run.stdout).toContain('Rolled back to revision 2: kai-gpu-pool rolled out');
     expect(imageNow(cluster)).toBe(`${IMAGE}:1.1.0`);
     expect(cluster.object(DEPLOYMENT)?.spec.template).toEqual(templateBefore);
@@ -175,7 +181,7 @@ describe('npm run deploy on a cluster with KEDA', () => {
       '--image',
       `${IMAGE}:stalled`,
       '--rollout-timeout-ms',
-      '30000',
+      '60000',
     ]);
 
     expect(run.code, said(run)).toBe(1);
@@ -246,7 +252,10 @@ describe('npm run deploy on a new cluster', () => {
   });
 
   it('fails a first deploy that never becomes ready, with nothing to roll back to', async () => {
-    const run = await deploy(cluster, ['--env', 'staging-hpa', '--image', `${IMAGE}:broken`]);
+    const run = await deploy(cluster, [
+      ...['--env', 'staging-hpa', '--image', `${IMAGE}:broken`],
+      ...['--rollout-timeout-ms', '1500'],
+    ]);
     expect(run.code, said(run)).toBe(1);
     expect(run.stdout).toContain('no rollback: it is the first deploy');
     expect(cluster.requests.some((r) => r.contentType === 'application/json-patch+json')).toBe(
