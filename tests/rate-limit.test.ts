@@ -296,6 +296,47 @@ describe('who counts as one caller', () => {
   });
 });
 
+describe('failed authentications', () => {
+  it('are limited per address before authentication, and then refuse it for the window', async () => {
+    const edge = settings(100);
+    const app = appWith(createMemoryRateLimiter(), {
+      ...edge,
+      rateLimit: { ...edge.rateLimit, authFailuresPerMinute: 3 },
+    });
+    const from = (ip: string, authorization?: string) =>
+      app.request('/v1/jobs', {
+        headers: { 'x-real-ip': ip, ...(authorization ? { authorization } : {}) },
+      });
+
+    for (let i = 0; i < 3; i++) {
+      expect((await from('203.0.113.50', `Bearer kai_forged${i}`)).status).toBe(401);
+    }
+    const refused = await from('203.0.113.50', 'Bearer kai_forged');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await refused.json()).toMatchObject({ code: 'rate_limited', policy: 'auth_failures' });
+
+    // Blocked before authentication: even good credentials from there wait for the window.
+    const valid = await bearer(randomUUID());
+    expect((await from('203.0.113.50', valid.authorization)).status).toBe(429);
+    expect((await from('203.0.113.51', 'Bearer kai_forged')).status).toBe(401);
+    expect((await from('203.0.113.51', valid.authorization)).status).toBe(200);
+  });
+
+  it('count only requests that sent credentials', async () => {
+    const edge = settings(100);
+    const app = appWith(createMemoryRateLimiter(), {
+      ...edge,
+      rateLimit: { ...edge.rateLimit, authFailuresPerMinute: 1 },
+    });
+    for (let i = 0; i < 5; i++) {
+      const response = await app.request('/v1/jobs', { headers: { 'x-real-ip': '203.0.113.60' } });
+      expect(response.status).toBe(401);
+    }
+  });
+});
+
 describe('when Redis is unavailable', () => {
   it('fails open with one warning when Redis refuses connections', async () => {
     const lines: string[] = [];

@@ -46,6 +46,8 @@ export const DEFAULTS = {
   RATE_LIMIT_PER_MINUTE: 600,
   /** `POST /v1/jobs` per caller and minute, counted apart from the limit above. */
   RATE_LIMIT_SUBMIT_PER_MINUTE: 120,
+  /** Failed authentications (401s to requests with credentials) per address and minute. */
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: 60,
   /** How long a limit check waits for Redis before the request passes unmetered. */
   RATE_LIMIT_TIMEOUT_MS: 500,
   /** Off, except on Vercel (`VERCEL=1`), whose proxy sets the client's address headers. */

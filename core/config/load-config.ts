@@ -40,6 +40,7 @@ export interface KaiConfig {
       store: RateLimitStoreConfig;
       perMinute: number;
       submitPerMinute: number;
+      authFailuresPerMinute: number;
       timeoutMs: number;
       trustProxy: boolean;
     };
@@ -110,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
         store: rateLimitStore(e),
         perMinute: e.RATE_LIMIT_PER_MINUTE,
         submitPerMinute: e.RATE_LIMIT_SUBMIT_PER_MINUTE,
+        authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
         timeoutMs: DEFAULTS.RATE_LIMIT_TIMEOUT_MS,
         trustProxy: e.TRUST_PROXY ?? (e.VERCEL === '1' || DEFAULTS.TRUST_PROXY),
       },

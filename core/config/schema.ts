@@ -179,6 +179,11 @@ export const envSchema = z.object({
       DEFAULTS.RATE_LIMIT_SUBMIT_PER_MINUTE,
     ),
   ),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: variable(
+    integer(1, 1_000_000, 'failed requests per minute from 1 to 1000000').default(
+      DEFAULTS.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    ),
+  ),
   TRUST_PROXY: variable(boolean.optional()),
   /** Set to 1 by Vercel in its functions. */
   VERCEL: variable(z.string().optional()),

@@ -3,6 +3,7 @@ import { DEFAULTS } from '../../config/defaults.ts';
 import type { KaiConfig } from '../../config/load-config.ts';
 import type { Database } from '../../db/database.ts';
 import type { Logger } from '../../logging/logger.ts';
+import { limitAuthFailures } from './auth-failure-limit.ts';
 import { limitBodySize } from './body-limit.ts';
 import { corsFromOrigins } from './cors.ts';
 import { createRateLimiter } from './create-rate-limiter.ts';
@@ -22,6 +23,7 @@ export const DEFAULT_EDGE_SETTINGS: EdgeSettings = {
     store: { kind: 'memory' },
     perMinute: DEFAULTS.RATE_LIMIT_PER_MINUTE,
     submitPerMinute: DEFAULTS.RATE_LIMIT_SUBMIT_PER_MINUTE,
+    authFailuresPerMinute: DEFAULTS.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     timeoutMs: DEFAULTS.RATE_LIMIT_TIMEOUT_MS,
     trustProxy: DEFAULTS.TRUST_PROXY,
   },
@@ -43,7 +45,10 @@ export interface EdgeMiddlewareOptions {
 
 /** The edge middleware in the two places of the app where each belongs. */
 export interface EdgeMiddleware {
-  /** CORS and the body limit: before authentication, so they hold for every request. */
+  /**
+   * CORS, the body limit and the limit on failed authentications: before authentication, so
+   * they hold for every request.
+   */
   beforeAuth: MiddlewareHandler[];
   /** Rate limits and idempotency keys: after authentication, since both count per caller. */
   afterAuth: MiddlewareHandler[];
@@ -74,6 +79,13 @@ export function edgeMiddleware(options: EdgeMiddlewareOptions): EdgeMiddleware {
         timeoutMs: limits.timeoutMs,
         logger: options.logger,
       });
+    beforeAuth.push(
+      limitAuthFailures({
+        limiter: rateLimiter,
+        trustProxy: limits.trustProxy,
+        policy: { name: 'auth_failures', limit: limits.authFailuresPerMinute, windowMs: MINUTE_MS },
+      }),
+    );
     afterAuth.push(
       rateLimit({
         limiter: rateLimiter,
