@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Auth } from '../core/auth/caller.ts';
 import { asCaller } from '../core/auth/user-scope.ts';
+import { findJobAsCaller } from '../core/http/routes/jobs-queries.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let testDb: TestDatabase;
@@ -74,5 +75,51 @@ describe('asCaller', () => {
     );
 
     await expect(forged).rejects.toThrow(/row-level security/);
+  });
+});
+
+describe('findJobAsCaller (one statement, no transaction around it)', () => {
+  it('shows owners their job and others nothing, under RLS', async () => {
+    const owner = randomUUID();
+    const [job] = await testDb.db.query<{ id: string }>(
+      `insert into public.jobs (type, owner_id) values ('noop', $1) returning id`,
+      [owner],
+    );
+    if (!job) throw new Error('no job');
+
+    expect((await findJobAsCaller(testDb.db, caller(owner), job.id))?.id).toBe(job.id);
+    expect(await findJobAsCaller(testDb.db, caller(randomUUID()), job.id)).toBeUndefined();
+  });
+
+  it('puts role and claims back, also inside a surrounding transaction', async () => {
+    const [inside] = await testDb.db.transaction(async (tx) => {
+      await findJobAsCaller(tx, caller(randomUUID()), randomUUID());
+      return await tx.query<{ who: string; claims: string | null }>(
+        `select current_user as who, nullif(current_setting('request.jwt.claims', true), '')
+           as claims`,
+      );
+    });
+    expect(inside?.who).not.toBe('authenticated');
+    expect(inside?.claims).toBeNull();
+
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        findJobAsCaller(testDb.db, caller(randomUUID()), randomUUID()),
+      ),
+    );
+    const after = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        testDb.db.query<{ who: string }>('select current_user as who'),
+      ),
+    );
+    for (const [row] of after) expect(row?.who).not.toBe('authenticated');
+  });
+
+  it('cannot be called by users themselves', async () => {
+    const direct = asCaller(testDb.db, caller(randomUUID()), (tx) =>
+      tx.query('select * from kai.find_job_as_caller($1, $2)', ['{}', randomUUID()]),
+    );
+
+    await expect(direct).rejects.toThrow(/permission denied/);
   });
 });

@@ -1,6 +1,11 @@
 import type { Database, Queryable } from '../db/database.ts';
 import type { Auth } from './caller.ts';
 
+/** The claims Postgres sees for `auth`: its own, with `sub` and the role pinned. */
+export function claimsOf(auth: Auth): string {
+  return JSON.stringify({ ...auth.claims, sub: auth.subject, role: 'authenticated' });
+}
+
 /**
  * Runs `work(tx)` in a transaction as the Postgres role `authenticated` with the caller's
  * claims in `request.jwt.claims`, as PostgREST does for Supabase. Row level security is then
@@ -12,7 +17,7 @@ export function asCaller<T>(
   auth: Auth,
   work: (tx: Queryable) => Promise<T>,
 ): Promise<T> {
-  const claims = { ...auth.claims, sub: auth.subject, role: 'authenticated' };
+  const claims = claimsOf(auth);
   return db.transaction(async (tx) => {
     // The claims and the role, both local to this transaction, in one statement. It is not
     // awaited before `work` starts: on the server driver the work's first statement follows
@@ -20,7 +25,7 @@ export function asCaller<T>(
     // it fail, the transaction is aborted and every later statement of `work` fails too.
     const scoped = tx.query(
       `select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)`,
-      [JSON.stringify(claims)],
+      [claims],
     );
     const [, result] = await Promise.all([scoped, work(tx)]);
     return result;
