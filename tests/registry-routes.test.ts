@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../core/http/app.ts';
 import { createLogger } from '../core/logging/logger.ts';
+import { DEFAULT_REGISTRY_SETTINGS } from '../core/registry/registry-settings.ts';
 import { createTestApi, jsonInit, type TestApi } from './helpers/api-app.ts';
 import { bearer, testVerifier } from './helpers/auth-tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
@@ -122,7 +123,7 @@ describe('/v1/registry', () => {
       logger: createLogger({ level: 'silent' }),
       readiness: () => ({ migrations: true, pool: true }),
       verifyJwt: testVerifier(),
-      registry: { enabled: false, defaultSet: 'standard', similarityThreshold: 0.75 },
+      registry: { ...DEFAULT_REGISTRY_SETTINGS, enabled: false },
     });
     const res = (await app.request('/v1/registry/tasks', { headers: auth })) as JsonResponse;
     expect(res.status).toBe(503);

@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { callerOf } from '../../auth/authenticate.ts';
 import { asCaller } from '../../auth/user-scope.ts';
-import { DEFAULTS } from '../../config/defaults.ts';
 import { type DatabaseCapabilities, detectCapabilities } from '../../db/capabilities.ts';
 import { materialPropertiesSchema } from '../../registry/material-properties.ts';
 import {
@@ -19,6 +18,10 @@ import {
   setsOf,
 } from '../../registry/parameter-sets.ts';
 import { RegistryDisabledError } from '../../registry/registry-errors.ts';
+import {
+  DEFAULT_REGISTRY_SETTINGS,
+  type RegistrySettings,
+} from '../../registry/registry-settings.ts';
 import { suggestParameters } from '../../registry/suggest-parameters.ts';
 import { getTask, listTasks } from '../../registry/tasks.ts';
 import type { ApiDeps } from '../app-env.ts';
@@ -34,19 +37,8 @@ import {
   VersionSchema,
 } from './registry-schemas.ts';
 
-/** The registry's settings, from PARAM_REGISTRY_ENABLED and friends. */
-export interface RegistrySettings {
-  enabled: boolean;
-  defaultSet: string;
-  similarityThreshold: number;
-}
-
-/** Kai's defaults, for an app built without configuration (tests, embedded use). */
-export const DEFAULT_REGISTRY_SETTINGS: RegistrySettings = {
-  enabled: DEFAULTS.PARAM_REGISTRY_ENABLED,
-  defaultSet: DEFAULTS.DEFAULT_PARAMETER_SET,
-  similarityThreshold: DEFAULTS.SIMILARITY_THRESHOLD,
-};
+export type { RegistrySettings } from '../../registry/registry-settings.ts';
+export { DEFAULT_REGISTRY_SETTINGS } from '../../registry/registry-settings.ts';
 
 const TAG = 'registry';
 const SLUG = /^[a-z][a-z0-9-]{0,62}$/;
