@@ -46,6 +46,7 @@ beforeAll(async () => {
         ...DEFAULT_EDGE_SETTINGS.rateLimit,
         perMinute: 1_000_000,
         submitPerMinute: 1_000_000,
+        authFailuresPerMinute: 1_000_000,
       },
     },
   });

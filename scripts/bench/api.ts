@@ -103,7 +103,12 @@ async function main(): Promise<void> {
     queueClasses: config.queue.classes,
     edge: {
       ...config.edge,
-      rateLimit: { ...config.edge.rateLimit, perMinute: 1_000_000, submitPerMinute: 1_000_000 },
+      rateLimit: {
+        ...config.edge.rateLimit,
+        perMinute: 1_000_000,
+        submitPerMinute: 1_000_000,
+        authFailuresPerMinute: 1_000_000,
+      },
     },
   });
 
