@@ -3,6 +3,7 @@
 // against what Kai's own configuration and the operators' reference say they must be.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { dumpYaml, loadYaml } from '@kubernetes/client-node';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
@@ -10,6 +11,7 @@ import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as core from 'kubernetes-models/v1';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { envSchema } from '../core/config/schema.ts';
 import { type ManifestObject, renderOverlay } from '../scripts/deploy/render-overlay.ts';
 import { REPO_ROOT } from './helpers/migrations-dir.ts';
@@ -113,6 +115,18 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
       if (object.kind === 'Namespace') expect(object.metadata.name).toBe(expected.namespace);
       else expect(object.metadata.namespace, object.kind).toBe(expected.namespace);
     }
+  });
+
+  it('has no field the Kubernetes API does not know (client-node’s typed models keep it)', () => {
+    // client-node's models hold every field of the built-in kinds and drop what they do not
+    // know: a misspelt field would vanish here, and from what `npm run deploy` applies.
+    for (const object of rendered.get(overlay) ?? []) {
+      const roundTrip = parseYaml(dumpYaml(loadYaml(JSON.stringify(object))));
+      expect(roundTrip, `${object.kind} ${object.metadata.name}`).toEqual(object);
+    }
+    const broken = structuredClone(find(overlay, 'Deployment'));
+    broken.spec.template.spec.containers[0].livenessProbe.httpGett = { path: '/healthz' };
+    expect(parseYaml(dumpYaml(loadYaml(JSON.stringify(broken))))).not.toEqual(broken);
   });
 
   it('schedules the pool on GPU nodes with one GPU per pod and the environment sizes', () => {
