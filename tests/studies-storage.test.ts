@@ -313,4 +313,41 @@ describe.runIf(process.env.DATABASE_URL)('many workers at once (real Postgres)',
     );
     expect(reports[0]?.n).toBe(total);
   });
+
+  it('fails the trials of workers that vanish while others keep asking and telling', async () => {
+    const study = await newStudy({
+      heartbeatTimeoutMs: 1000,
+      sampler: { type: 'random', seed: 2 },
+    });
+    const pools = [testDb.connect(), testDb.connect(), testDb.connect()];
+    // Two fixed trials: one taken by a worker that vanishes, to be retried.
+    await db.transaction((tx) => enqueueTrial(tx, study.id, { x: 0, n: 1, kind: 'a' }));
+    const vanished = [await ask(study.id, 'vanishing', pools[0])];
+    for (let i = 0; i < 4; i++) vanished.push(await ask(study.id, 'vanishing', pools[0]));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const workers = pools.map(async (pool, w) => {
+      const told: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const trial = await ask(study.id, `steady-${w}`, pool);
+        await pool.transaction((tx) =>
+          tellTrial(tx, study.id, trial.number, { state: 'complete', value: f(trial.params) }),
+        );
+        told.push(trial.number);
+      }
+      return told;
+    });
+    const told = (await Promise.all(workers)).flat();
+
+    const trials = await listTrials(db, study.id);
+    expect(trials.map((t) => t.number)).toEqual(trials.map((_, i) => i));
+    for (const v of vanished) {
+      expect(trials.find((t) => t.number === v.number)?.state).toBe('failed');
+    }
+    const retry = trials.filter((t) => t.source === 'retry');
+    expect(retry).toHaveLength(1);
+    expect(retry[0]).toMatchObject({ params: { x: 0, n: 1, kind: 'a' }, state: 'complete' });
+    expect(new Set(told).size).toBe(30);
+    expect(trials.filter((t) => t.state === 'complete')).toHaveLength(30);
+  });
 });

@@ -31,6 +31,8 @@ export async function askTrial(
   if (waiting) return trialFromRow(waiting);
 
   // Otherwise the sampler, on everything finished so far and the warm-start priors.
+  // Limitation: running trials are not shown to the sampler (Optuna's constant_liar is not
+  // implemented), so many workers asking at once may get neighbouring points from TPE.
   const finished = await tx.query<FinishedTrial>(
     `select number, params, state, value from public.study_trials
      where study_id = $1 and state in ('complete', 'pruned') order by number`,
