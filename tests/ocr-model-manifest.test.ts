@@ -51,7 +51,10 @@ describe('installPaddleOcr', () => {
       file: 'det.onnx',
       license: 'MIT',
       assets: { dictionary: 'ppocr_keys_v1.txt' },
-      companions: [{ role: 'recognizer', file: 'rec.onnx' }],
+      companions: [
+        { role: 'recognizer', file: 'rec.onnx' },
+        { role: 'orientation', file: 'cls.onnx' },
+      ],
     });
     expect(manifest.source).toMatch(/@gutenye\/ocr-models/);
     expect(manifest.description).toMatch(/PP-OCRv4/);

@@ -5,6 +5,7 @@ import { extractTextBoxes, type ProbabilityMap } from '../gpu-pool/ocr/db-postpr
 import type { RgbImage } from '../gpu-pool/ocr/decode-image.ts';
 import { detectorInput, detectorSize, normalisePlanes } from '../gpu-pool/ocr/detector-input.ts';
 import { convexHull, minAreaRect, type Point } from '../gpu-pool/ocr/geometry.ts';
+import { halfTurn } from '../gpu-pool/ocr/line-orientation.ts';
 import { readingOrder } from '../gpu-pool/ocr/reading-order.ts';
 import { recognizerBatch, WIDTH_BUCKETS, widthBucket } from '../gpu-pool/ocr/recognizer-input.ts';
 
@@ -222,6 +223,12 @@ describe('line crops and reading order', () => {
     ]);
     expect([crop.width, crop.height]).toEqual([3, 2]);
     expect([...crop.data.subarray(0, 9)]).toEqual([10, 10, 10, 200, 200, 200, 10, 10, 10]);
+  });
+
+  it('turns a line half a turn in place', () => {
+    const line: RgbImage = { data: Buffer.from([1, 1, 1, 2, 2, 2, 3, 3, 3]), width: 3, height: 1 };
+    halfTurn(line);
+    expect([...line.data]).toEqual([3, 3, 3, 2, 2, 2, 1, 1, 1]);
   });
 
   it('turns a tall box a quarter, as vertical text', () => {

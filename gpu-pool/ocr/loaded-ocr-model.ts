@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Tensor } from 'onnxruntime-node';
 import type { LoadedModel } from '../models/model-repository.ts';
 import { characterSetOf } from './ctc-decode.ts';
 import type { OcrModel } from './ocr-engine.ts';
@@ -6,12 +7,15 @@ import type { OcrModel } from './ocr-engine.ts';
 /** The companion role and asset role a PaddleOCR model version's manifest must list. */
 export const RECOGNIZER_ROLE = 'recognizer';
 export const DICTIONARY_ROLE = 'dictionary';
+/** The optional companion that tells upright from upside-down lines. */
+export const ORIENTATION_ROLE = 'orientation';
 
 const cache = new WeakMap<LoadedModel, Promise<OcrModel>>();
 
 /**
  * The OCR model of a loaded repository model: its main graph is the detector, its companion
- * `recognizer` the recognizer, its asset `dictionary` the character list. Built once per
+ * `recognizer` the recognizer, its asset `dictionary` the character list, and the optional
+ * companion `orientation` the line direction classifier. Built once per
  * loaded model; rejects when the manifest lacks the recognizer or the dictionary.
  */
 export function ocrModelOf(model: LoadedModel): Promise<OcrModel> {
@@ -39,6 +43,7 @@ async function buildOcrModel(model: LoadedModel): Promise<OcrModel> {
   const detectorOut = model.manifest.outputs[0]?.name ?? '';
   const recognizerIn = recognizer.inputs[0]?.name ?? 'x';
   const recognizerOut = recognizer.outputs[0]?.name ?? '';
+  const orientation = model.manifest.companions?.find((part) => part.role === ORIENTATION_ROLE);
 
   const only = (outputs: Record<string, unknown>, name: string) => {
     const tensor = outputs[name];
@@ -50,5 +55,14 @@ async function buildOcrModel(model: LoadedModel): Promise<OcrModel> {
     detect: async (input) => only(await model.run({ [detectorIn]: input }), detectorOut),
     recognize: async (input) =>
       only(await model.runCompanion(RECOGNIZER_ROLE, { [recognizerIn]: input }), recognizerOut),
+    ...(orientation && {
+      classifyOrientation: async (input: Tensor) =>
+        only(
+          await model.runCompanion(ORIENTATION_ROLE, {
+            [orientation.inputs[0]?.name ?? 'x']: input,
+          }),
+          orientation.outputs[0]?.name ?? '',
+        ),
+    }),
   };
 }

@@ -5,6 +5,7 @@ import { type CharacterSet, decodeCtcGreedy } from './ctc-decode.ts';
 import { type BoxExtractionOptions, extractTextBoxes, type TextBox } from './db-postprocess.ts';
 import type { RgbImage } from './decode-image.ts';
 import { type DetectorInput, detectorInput } from './detector-input.ts';
+import { uprightLines } from './line-orientation.ts';
 import { readingOrder } from './reading-order.ts';
 import { MAX_LINE_WIDTH, recognizerBatch, widthBucket } from './recognizer-input.ts';
 
@@ -14,6 +15,11 @@ export interface OcrModel {
   detect(input: Tensor): Promise<Tensor>;
   /** Runs the recognizer on an N x 3 x 48 x W batch; answers N x steps x classes. */
   recognize(input: Tensor): Promise<Tensor>;
+  /**
+   * Runs the line direction classifier, when the model has one, on N x 3 x 48 x 192; answers
+   * N x 2 probabilities (upright, upside down).
+   */
+  classifyOrientation?(input: Tensor): Promise<Tensor>;
   charset: CharacterSet;
 }
 
@@ -61,6 +67,7 @@ export interface OcrResult {
 export interface OcrRunStats {
   detectorRuns: number;
   recognizerRuns: number;
+  orientationRuns: number;
   lines: number;
 }
 
@@ -77,13 +84,14 @@ interface PendingLine {
  * Reads the text of several images at once: detection per image (images of the same detector
  * size share one run), then every text line of every image cropped, scaled to height 48 and
  * recognized together, one recognizer run per width bucket (split only past `maxLinesPerRun`).
+ * When the model has a direction classifier, lines it finds upside down are turned first.
  */
 export async function recognizeImages(
   model: OcrModel,
   images: readonly RgbImage[],
   options: OcrOptions = {},
 ): Promise<{ results: OcrResult[]; stats: OcrRunStats }> {
-  const stats: OcrRunStats = { detectorRuns: 0, recognizerRuns: 0, lines: 0 };
+  const stats: OcrRunStats = { detectorRuns: 0, recognizerRuns: 0, orientationRuns: 0, lines: 0 };
   const boxes = await detectAll(model, images, options, stats);
 
   // Crop every line of every image, then group the lines by the width they pad to.
@@ -96,6 +104,14 @@ export async function recognizeImages(
     }
   }
   stats.lines = pending.length;
+
+  // Lines the direction classifier finds upside down are turned before they are read.
+  if (model.classifyOrientation && pending.length > 0) {
+    const classify = model.classifyOrientation.bind(model);
+    const lines = pending.map((line) => line.scaled);
+    const { runs } = await uprightLines(classify, lines, options.maxLinesPerRun ?? 32);
+    stats.orientationRuns = runs;
+  }
   await recognizeAll(model, pending, options, stats);
 
   const minConfidence = options.minConfidence ?? 0.5;
@@ -127,9 +143,8 @@ export async function recognizeImages(
   return { results, stats };
 }
 
-// Limitation: lines are read as upright left-to-right text; PaddleOCR's 180-degree line
-// classifier (ch_ppocr_mobile_v2.0_cls in the same package) is not run, so an upside-down
-// page reads as noise.
+// Limitation: lines are turned upright one by one; the page's own orientation is not found,
+// so an upside-down page reads right line by line but in reverse order, boxes as detected.
 async function detectAll(
   model: OcrModel,
   images: readonly RgbImage[],
