@@ -25,6 +25,7 @@ import {
   retryDelayMs,
 } from './delivery-transport.ts';
 import type { SendResult } from './send-result.ts';
+import { StatementBatcher } from './statement-batcher.ts';
 
 /** The channels' providers; a channel without one fails its deliveries with a clear error. */
 export interface ChannelProviders {
@@ -70,12 +71,69 @@ export interface DeliveryHandler {
   giveUp(message: DeliveryMessage, reason: string): Promise<void>;
 }
 
+// One round trip for every claim waiting: the claims, and each webhook's endpoint beside it.
+// The claim commits without waiting for the WAL flush (`synchronous_commit` off for this one
+// transaction): a claim lost in a crash only means the delivery is attempted again, which
+// at-least-once delivery allows, and the attempt no longer waits for a disk flush first.
 const CLAIM = `
-  update public.deliveries set status = 'delivering', attempts = attempts + 1,
-    next_attempt_at = null
-  where id = $1 and replays = $2 and status in ('pending', 'retrying', 'delivering')
-    and (deliver_after is null or deliver_after <= now())
-  returning *`;
+  with wanted as (
+    select * from jsonb_to_recordset($1::jsonb) as w(id uuid, replay int)
+  ), claimed as (
+    update public.deliveries d set status = 'delivering', attempts = d.attempts + 1,
+      next_attempt_at = null
+    from wanted w
+    where d.id = any($2::uuid[]) and d.id = w.id and d.replays = w.replay
+      and d.status in ('pending', 'retrying', 'delivering')
+      and (d.deliver_after is null or d.deliver_after <= now())
+    returning d.*
+  )
+  select c.*, to_jsonb(e.*) as endpoint
+  from claimed c left join public.webhook_endpoints e on e.id = c.endpoint_id
+  cross join (select set_config('synchronous_commit', 'off', true)) as async_commit`;
+
+// One statement for every success waiting, so atomic without a transaction: the attempts, the
+// delivered states and the endpoints' failure counts back to zero. It too commits without
+// waiting for the WAL flush: the message was delivered, and a success lost in a crash leaves
+// the delivery `delivering`, which the relay's sweep publishes again (a duplicate with the same
+// webhook-id, which at-least-once delivery allows). Failures, retries and dead letters are
+// written with a full commit.
+// Limitation: such a lost success also loses its attempt's row in the delivery log.
+const SETTLE_DELIVERED = `
+  with done as (
+    select * from jsonb_to_recordset($1::jsonb) as s(
+      id uuid, owner_id uuid, attempt int, started_at timestamptz, duration_ms int,
+      status_code int, response_excerpt text
+    )
+    where set_config('synchronous_commit', 'off', true) = 'off'
+  ), attempts as (
+    insert into public.delivery_attempts (
+      delivery_id, owner_id, attempt, started_at, duration_ms, status_code, ok, error,
+      response_excerpt
+    )
+    select id, owner_id, attempt, started_at, duration_ms, status_code, true, null,
+      response_excerpt
+    from done
+  ), delivered as (
+    update public.deliveries d set status = 'delivered', delivered_at = now(),
+      last_status_code = done.status_code, last_error = null
+    from done
+    where d.id = any($2::uuid[]) and d.id = done.id
+    returning d.endpoint_id
+  )
+  update public.webhook_endpoints set consecutive_failures = 0
+  where id in (select endpoint_id from delivered) and consecutive_failures <> 0`;
+
+type ClaimedRow = DeliveryRow & { endpoint: EndpointRow | null };
+
+interface Delivered {
+  id: string;
+  owner_id: string | null;
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  response_excerpt: string | null;
+}
 
 /**
  * Creates the handler: it claims the delivery (a delivered, dead or cancelled one is skipped,
@@ -88,13 +146,28 @@ const CLAIM = `
 export function createDeliveryHandler(options: DeliveryHandlerOptions): DeliveryHandler {
   const { db, http, transport, schedule } = options;
 
-  const send = async (delivery: Delivery, tx: Queryable, signal?: AbortSignal) => {
+  // Concurrent attempts share their claim and their settling statements.
+  const claims = new StatementBatcher<DeliveryMessage, ClaimedRow | undefined>(async (messages) => {
+    const rows = await db.query<ClaimedRow>(CLAIM, [
+      messages.map((m) => ({ id: m.deliveryId, replay: m.replay })),
+      messages.map((m) => m.deliveryId),
+    ]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return messages.map((m) => byId.get(m.deliveryId));
+  });
+  const settles = new StatementBatcher<Delivered, void>(async (items) => {
+    await db.query(SETTLE_DELIVERED, [items, items.map((i) => i.id)]);
+    return items.map(() => undefined);
+  });
+
+  const send = async (
+    delivery: Delivery,
+    row: EndpointRow | null,
+    tx: Queryable,
+    signal?: AbortSignal,
+  ) => {
     switch (delivery.channel) {
       case 'webhook': {
-        const [row] = await tx.query<EndpointRow>(
-          'select * from public.webhook_endpoints where id = $1',
-          [delivery.endpointId],
-        );
         if (!row) return { skip: 'The endpoint was deleted.' } as const;
         const endpoint = endpointFromRow(row);
         if (!endpoint.enabled)
@@ -156,7 +229,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     const tried = message.retriedBefore + retried;
 
     // 1. Claim. A delivery held back (quiet hours, Retry-After) is republished for later.
-    const [row] = await db.query<DeliveryRow>(CLAIM, [message.deliveryId, message.replay]);
+    const row = await claims.submit(message);
     if (!row) {
       const [held] = await db.query<DeliveryRow>(
         `select * from public.deliveries where id = $1 and status in ('pending', 'retrying')
@@ -185,7 +258,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     const startedAt = new Date();
 
     // 2. Send.
-    const sent = await send(delivery, db, signal);
+    const sent = await send(delivery, row.endpoint, db, signal);
     if ('skip' in sent) {
       await db.query(
         `update public.deliveries set status = 'cancelled', last_error = $2 where id = $1`,
@@ -199,7 +272,24 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     }
     const result: SendResult = sent.result;
 
-    // 3. Record and settle in one transaction.
+    const base = { deliveryId: delivery.id, attempt: delivery.attempts };
+
+    // 3. Success: recorded and settled in one statement.
+    if (result.ok) {
+      await settles.submit({
+        id: delivery.id,
+        owner_id: delivery.ownerId,
+        attempt: delivery.attempts,
+        started_at: startedAt.toISOString(),
+        duration_ms: Math.max(0, Math.round(result.durationMs)),
+        status_code: result.statusCode,
+        response_excerpt: excerpt(result.responseExcerpt),
+      });
+      logger.info({ channel: delivery.channel, durationMs: result.durationMs }, 'delivered');
+      return { status: 200, outcome: 'delivered', ...base };
+    }
+
+    // 4. Failure: recorded and settled in one transaction.
     return await db.transaction(async (tx) => {
       await recordAttempt(tx, {
         deliveryId: delivery.id,
@@ -208,29 +298,10 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
         startedAt,
         durationMs: result.durationMs,
         statusCode: result.statusCode,
-        ok: result.ok,
+        ok: false,
         error: result.error,
         responseExcerpt: result.responseExcerpt,
       });
-      const base = { deliveryId: delivery.id, attempt: delivery.attempts };
-
-      if (result.ok) {
-        await tx.query(
-          `update public.deliveries set status = 'delivered', delivered_at = now(),
-             last_status_code = $2, last_error = null
-           where id = $1`,
-          [delivery.id, result.statusCode],
-        );
-        if (delivery.endpointId) {
-          await tx.query(
-            `update public.webhook_endpoints set consecutive_failures = 0
-             where id = $1 and consecutive_failures <> 0`,
-            [delivery.endpointId],
-          );
-        }
-        logger.info({ channel: delivery.channel, durationMs: result.durationMs }, 'delivered');
-        return { status: 200, outcome: 'delivered', ...base };
-      }
 
       const error = result.error ?? 'The attempt failed.';
       logger.warn(

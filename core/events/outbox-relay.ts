@@ -28,6 +28,11 @@ export interface OutboxRelayOptions {
   claimMs?: number;
   /** Deliveries still pending this long after their last change are published again. */
   republishAfterMs?: number;
+  /**
+   * Deliveries stuck `delivering` this long (their success was lost in a crash, or the
+   * process died mid-attempt) are published again; far longer than any attempt takes.
+   */
+  staleDeliveringMs?: number;
 }
 
 /** The relay from the outbox to the deliveries and the transport. */
@@ -77,6 +82,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 50;
   const claimMs = options.claimMs ?? 30_000;
   const republishAfterMs = options.republishAfterMs ?? 2 * 60_000;
+  const staleDeliveringMs = options.staleDeliveringMs ?? 10 * 60_000;
   let stopped = true;
   let running: Promise<number> | undefined;
   let again = false;
@@ -119,20 +125,37 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return true;
   };
 
-  // Pending deliveries whose message never reached the transport are published again.
+  // Pending deliveries whose message never reached the transport are published again, and so
+  // are deliveries stuck mid-attempt, with a message of their own that carries the retries left.
   const sweep = async () => {
     const rows = await db.query<DeliveryRow>(
       `select * from public.deliveries
-       where status = 'pending' and updated_at < now() - $1 * interval '1 millisecond'
-         and (deliver_after is null or deliver_after <= now())
+       where (status = 'pending' and updated_at < now() - $1 * interval '1 millisecond'
+           and (deliver_after is null or deliver_after <= now()))
+         or (status = 'delivering' and updated_at < now() - $2 * interval '1 millisecond')
        order by updated_at limit 500`,
-      [republishAfterMs],
+      [republishAfterMs, staleDeliveringMs],
     );
     if (rows.length === 0) return;
-    await transport.publish(rows.map((r) => firstMessage(deliveryFromRow(r))));
+    const messages = rows.map((row): TransportMessage => {
+      const delivery = deliveryFromRow(row);
+      if (delivery.status === 'pending') return firstMessage(delivery);
+      return {
+        message: {
+          deliveryId: delivery.id,
+          replay: delivery.replays,
+          retriedBefore: delivery.attempts,
+        },
+        retries: Math.max(0, delivery.maxAttempts - 1 - delivery.attempts),
+        deduplicationId: `${delivery.id}:${delivery.replays}:stale:${delivery.attempts}`,
+        flowControlKey: flowControlKeyOf(delivery),
+      };
+    });
+    await transport.publish(messages);
     await db.query(`update public.deliveries set updated_at = now() where id = any($1::uuid[])`, [
       rows.map((r) => r.id),
     ]);
+    logger.info({ republished: rows.length }, 'swept deliveries published again');
   };
 
   const runOnce = async () => {

@@ -1,0 +1,53 @@
+/**
+ * Gathers calls and runs them as few statements: a call runs at once when fewer than
+ * `maxInFlight` statements are out; otherwise it waits and goes with the others that arrived
+ * meanwhile, in one batch. Each caller gets its own result (or its batch's error). Under load
+ * this turns many round trips (and commits) into a few without delaying a lone caller.
+ */
+export class StatementBatcher<In, Out> {
+  readonly #run: (items: In[]) => Promise<Out[]>;
+  readonly #maxBatch: number;
+  readonly #maxInFlight: number;
+  #waiting: { item: In; resolve: (out: Out) => void; reject: (error: unknown) => void }[] = [];
+  #inFlight = 0;
+
+  /** `run` answers one result per item, in order. */
+  constructor(
+    run: (items: In[]) => Promise<Out[]>,
+    options: { maxBatch?: number; maxInFlight?: number } = {},
+  ) {
+    this.#run = run;
+    this.#maxBatch = options.maxBatch ?? 200;
+    this.#maxInFlight = options.maxInFlight ?? 2;
+  }
+
+  /** Runs `item` in the next batch and resolves with its result. */
+  submit(item: In): Promise<Out> {
+    return new Promise<Out>((resolve, reject) => {
+      this.#waiting.push({ item, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, this.#maxBatch);
+      this.#inFlight += 1;
+      this.#run(batch.map((b) => b.item))
+        .then(
+          (results) => {
+            batch.forEach((b, i) => {
+              b.resolve(results[i] as Out);
+            });
+          },
+          (error: unknown) => {
+            for (const b of batch) b.reject(error);
+          },
+        )
+        .finally(() => {
+          this.#inFlight -= 1;
+          this.#pump();
+        });
+    }
+  }
+}
