@@ -337,6 +337,40 @@ describe('failed authentications', () => {
   });
 });
 
+describe('rate limits in the configuration', () => {
+  it('picks Upstash, else REDIS_URL, else memory, with the default limits', () => {
+    const upstash = {
+      UPSTASH_REDIS_REST_URL: 'https://eu1.upstash.io',
+      UPSTASH_REDIS_REST_TOKEN: 't',
+    };
+    expect(loadConfig({}).edge.rateLimit).toMatchObject({
+      enabled: true,
+      store: { kind: 'memory' },
+      perMinute: 600,
+      submitPerMinute: 120,
+      authFailuresPerMinute: 60,
+    });
+    expect(loadConfig({ REDIS_URL }).edge.rateLimit.store).toEqual({
+      kind: 'redis',
+      url: REDIS_URL,
+    });
+    expect(loadConfig({ REDIS_URL, ...upstash }).edge.rateLimit.store).toEqual({
+      kind: 'upstash',
+      url: 'https://eu1.upstash.io',
+      token: 't',
+    });
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '30' }).edge.rateLimit.perMinute).toBe(30);
+  });
+
+  it('stops start-up on a wrong variable, naming it', () => {
+    expect(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL expects/);
+    expect(() => loadConfig({ UPSTASH_REDIS_REST_URL: 'https://eu1.upstash.io' })).toThrow(
+      /UPSTASH_REDIS_REST_TOKEN is unset/,
+    );
+    expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: '0' })).toThrow(/RATE_LIMIT_PER_MINUTE/);
+  });
+});
+
 describe('when Redis is unavailable', () => {
   it('fails open with one warning when Redis refuses connections', async () => {
     const lines: string[] = [];
