@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { streamSSE } from 'hono/streaming';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../core/http/app.ts';
 import { deleteExpiredIdempotencyKeys } from '../core/http/middleware/idempotency-store.ts';
@@ -34,8 +35,15 @@ function buildApp() {
     c.header('location', `/v1/test-work/${row?.id}`);
     return c.json({ id: row?.id, body }, 201);
   });
+  built.post('/v1/test-stream', (c) =>
+    streamSSE(c, async (stream) => {
+      await stream.writeSSE({ event: 'tick', data: String(++streams) });
+    }),
+  );
   return built;
 }
+
+let streams = 0;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
@@ -156,6 +164,23 @@ describe('Idempotency-Key on POST', () => {
     expect((await post(sub, key, { secret: true })).status).toBe(201);
     expect((await post(sub, key, { secret: true })).headers.get('idempotent-replayed')).toBeNull();
     expect(await runs()).toBe(before + 2);
+  });
+
+  it('passes event streams through untouched and keeps nothing of them', async () => {
+    const sub = randomUUID();
+    const key = randomUUID();
+    const open = async () =>
+      app.request('/v1/test-stream', {
+        method: 'POST',
+        headers: { ...(await bearer(sub)), 'idempotency-key': key },
+      });
+
+    const first = await open();
+    expect(first.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const firstText = await first.text();
+    const second = await open();
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(await second.text()).not.toBe(firstText);
   });
 
   it('refuses a key that is empty, too long or not printable ASCII with 400', async () => {

@@ -171,6 +171,8 @@ async function storable(response: Response): Promise<StoredResponse | undefined>
   if (response.status >= 500 || NOT_STORED_STATUSES.has(response.status)) return undefined;
   // A response that must not be kept (a new API key's secret) is not kept here either.
   if (/\bno-store\b/i.test(response.headers.get('cache-control') ?? '')) return undefined;
+  // A stream is not waited for: it would hold the response back until it ends.
+  if (/^text\/event-stream/i.test(response.headers.get('content-type') ?? '')) return undefined;
 
   const bytes = Buffer.from(await response.clone().arrayBuffer());
   // Limitation: an oversized response is not replayable; a retry runs the request again.
