@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Auth } from '../core/auth/caller.ts';
+import { asCaller } from '../core/auth/user-scope.ts';
 import { DEFAULTS } from '../core/config/defaults.ts';
 import { claimJobs } from '../core/queue/claim-jobs.ts';
 import { syncQueueClasses } from '../core/queue/queue-classes.ts';
@@ -379,22 +381,38 @@ describe('POST /v1/jobs/{id}/cancel', () => {
 });
 
 describe('row level security on jobs, below the routes', () => {
+  const as = (sub: string): Auth => ({ subject: sub, kind: 'jwt', scopes: ['*'], claims: {} });
+
   it('lets an owner cancel but not complete their job, and not touch another’s', async () => {
     const job = await submitted(asAlice, { type: 'noop' });
 
-    const forged = asUser(testDb.db, alice, (tx) =>
+    const forged = asCaller(testDb.db, as(alice), (tx) =>
       tx.query(`update public.jobs set status = 'completed' where id = $1`, [job.id]),
     );
     await expect(forged).rejects.toThrow(/only cancel/);
 
-    const bobs = await asUser(testDb.db, bob, (tx) =>
+    const bobs = await asCaller(testDb.db, as(bob), (tx) =>
       tx.query(`update public.jobs set status = 'cancelled' where id = $1 returning id`, [job.id]),
     );
     expect(bobs).toEqual([]);
 
-    const forgedInsert = asUser(testDb.db, bob, (tx) =>
+    const forgedInsert = asCaller(testDb.db, as(bob), (tx) =>
       tx.query(`insert into public.jobs (type, owner_id) values ('noop', $1)`, [alice]),
     );
     await expect(forgedInsert).rejects.toThrow(/row-level security/);
+  });
+
+  it('refuses users writing jobs straight through PostgREST, even their own', async () => {
+    const job = await submitted(asAlice, { type: 'noop' });
+
+    const insert = asUser(testDb.db, alice, (tx) =>
+      tx.query(`insert into public.jobs (type, owner_id) values ('noop', $1)`, [alice]),
+    );
+    const cancel = asUser(testDb.db, alice, (tx) =>
+      tx.query(`update public.jobs set status = 'cancelled' where id = $1`, [job.id]),
+    );
+
+    await expect(insert).rejects.toThrow(/permission denied.*through Kai's API/);
+    await expect(cancel).rejects.toThrow(/permission denied/);
   });
 });

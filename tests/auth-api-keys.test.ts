@@ -2,6 +2,8 @@
 // bearer token within their scopes, revoked for good; owners see and revoke only their own.
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Auth } from '../core/auth/caller.ts';
+import { asCaller } from '../core/auth/user-scope.ts';
 import { createTestApi, jsonInit, type TestApi } from './helpers/api-app.ts';
 import { bearer } from './helpers/auth-tokens.ts';
 import { asUser, createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
@@ -182,18 +184,19 @@ describe('API keys', () => {
   it('are guarded by RLS below the routes: no hash read, no un-revoking', async () => {
     const key = await createKey(asAlice, { name: 'rls', scopes: ['jobs:read'] });
     await api.app.request(`/v1/api-keys/${key.id}`, { method: 'DELETE', headers: asAlice });
+    const as = (sub: string): Auth => ({ subject: sub, kind: 'jwt', scopes: ['*'], claims: {} });
 
-    const readHash = asUser(testDb.db, alice, (tx) =>
+    const readHash = asCaller(testDb.db, as(alice), (tx) =>
       tx.query('select key_hash from public.api_keys where id = $1', [key.id]),
     );
     await expect(readHash).rejects.toThrow(/permission denied/);
 
-    const unrevoke = asUser(testDb.db, alice, (tx) =>
+    const unrevoke = asCaller(testDb.db, as(alice), (tx) =>
       tx.query('update public.api_keys set revoked_at = null where id = $1', [key.id]),
     );
     await expect(unrevoke).rejects.toThrow(/row-level security/);
 
-    const foreign = asUser(testDb.db, bob, (tx) =>
+    const foreign = asCaller(testDb.db, as(bob), (tx) =>
       tx.query(
         `insert into public.api_keys (owner_id, name, prefix, key_hash, scopes)
          values ($1, 'x', 'kai_x', repeat('a', 64), '{*}')`,
@@ -201,5 +204,17 @@ describe('API keys', () => {
       ),
     );
     await expect(foreign).rejects.toThrow(/row-level security/);
+  });
+
+  it('cannot be written straight through PostgREST, not even one’s own', async () => {
+    const direct = asUser(testDb.db, alice, (tx) =>
+      tx.query(
+        `insert into public.api_keys (owner_id, name, prefix, key_hash, scopes)
+         values ($1, 'x', 'kai_x', repeat('b', 64), '{*}')`,
+        [alice],
+      ),
+    );
+
+    await expect(direct).rejects.toThrow(/permission denied.*through Kai's API/);
   });
 });

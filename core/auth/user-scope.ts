@@ -19,12 +19,14 @@ export function asCaller<T>(
 ): Promise<T> {
   const claims = claimsOf(auth);
   return db.transaction(async (tx) => {
-    // The claims and the role, both local to this transaction, in one statement. It is not
+    // The claims, the mark that the API itself writes (users may not write straight through
+    // PostgREST) and the role, all local to this transaction, in one statement. It is not
     // awaited before `work` starts: on the server driver the work's first statement follows
     // it down the same connection without a round trip between them, and runs after it. Should
     // it fail, the transaction is aborted and every later statement of `work` fails too.
     const scoped = tx.query(
-      `select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)`,
+      `select set_config('request.jwt.claims', $1, true), set_config('kai.via_api', 'on', true),
+              set_config('role', 'authenticated', true)`,
       [claims],
     );
     const [, result] = await Promise.all([scoped, work(tx)]);
