@@ -12,8 +12,8 @@ import type { JobHandler } from './handler.ts';
 export const ocrExtractHandler: JobHandler<OcrExtractPayload, LoadedModel> = {
   jobType: JOB_TYPES.get('ocr.extract') as JobHandler<OcrExtractPayload>['jobType'],
 
-  async run(jobs, { model }) {
-    const readings = await readJobImages(jobs, model);
+  async run(jobs, { model, logger }) {
+    const readings = await readJobImages(jobs, model, logger);
     return readings.map((reading) =>
       reading.ok ? { ok: true, result: reading.ocr } : reading.outcome,
     );

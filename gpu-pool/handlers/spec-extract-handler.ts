@@ -13,11 +13,11 @@ import type { JobHandler, JobOutcome } from './handler.ts';
 export const specExtractHandler: JobHandler<SpecExtractPayload, LoadedModel> = {
   jobType: JOB_TYPES.get('spec.extract') as JobHandler<SpecExtractPayload>['jobType'],
 
-  async run(jobs, { model }) {
+  async run(jobs, { model, logger }) {
     const imageJobs = jobs.filter((job) => job.payload.imageBase64 !== undefined);
     const readings = new Map<string, JobReading>();
     if (imageJobs.length > 0) {
-      const read = await readJobImages(imageJobs, model);
+      const read = await readJobImages(imageJobs, model, logger);
       imageJobs.forEach((job, n) => {
         readings.set(job.id, read[n] as JobReading);
       });

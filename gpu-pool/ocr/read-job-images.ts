@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/logging/logger.ts';
 import type { HandlerJob, JobOutcome } from '../handlers/handler.ts';
 import { fatal, retryable } from '../handlers/handler.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
@@ -17,6 +18,7 @@ export type JobReading = { ok: true; ocr: OcrResult } | { ok: false; outcome: Jo
 export async function readJobImages(
   jobs: readonly HandlerJob<{ imageBase64?: string | undefined }>[],
   model: LoadedModel | undefined,
+  logger: Logger,
 ): Promise<JobReading[]> {
   if (!model) throw new Error('The paddleocr model is not loaded.');
   const ocr = await ocrModelOf(model);
@@ -43,8 +45,10 @@ export async function readJobImages(
   }
 
   if (images.length > 0) {
+    const startedMs = performance.now();
     const { results, stats } = await recognizeImages(ocr, images);
-    jobs[0]?.logger.debug({ ...stats, images: images.length }, 'ocr batch read');
+    const durationMs = Math.round(performance.now() - startedMs);
+    logger.info({ ...stats, images: images.length, durationMs }, 'ocr batch read');
     results.forEach((result, n) => {
       readings[imageOf[n] as number] = { ok: true, ocr: result };
     });
