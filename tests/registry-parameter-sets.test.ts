@@ -240,6 +240,48 @@ describe('jobs that name registry parameters', () => {
     });
   });
 
+  it('read the configured default set, and are refused when the registry is off', async () => {
+    await db.transaction((tx) =>
+      addParameterSetVersion(
+        tx,
+        { material: 'steel', task: 'spec.extract', set: 'house' },
+        {
+          values: {
+            detThreshold: 0.4,
+            boxThreshold: 0.7,
+            unclipRatio: 2,
+            maxSideLen: 1280,
+            recScoreMin: 0.6,
+          },
+          source: 'manual',
+          activate: true,
+        },
+        null,
+      ),
+    );
+    const submission = {
+      type: 'noop',
+      payload: {},
+      ownerId: null,
+      parameters: { material: 'steel', task: 'spec.extract' },
+    };
+    const classes = structuredClone(DEFAULTS.KAI_QUEUES);
+
+    const { job } = await submitJob(db, classes, submission, {
+      enabled: true,
+      defaultSet: 'house',
+    });
+    const off = await submitJob(db, classes, submission, {
+      enabled: false,
+      defaultSet: 'standard',
+    }).catch((e: unknown) => e);
+
+    expect(job.payload).toMatchObject({
+      parameters: { set: 'house', values: { maxSideLen: 1280 } },
+    });
+    expect(off).toMatchObject({ code: 'registry_disabled', status: 503 });
+  });
+
   it('are refused, with nothing stored, when the set does not exist', async () => {
     const before = await db.query<{ n: number }>('select count(*)::int as n from public.jobs');
     const error = await submitJob(db, structuredClone(DEFAULTS.KAI_QUEUES), {

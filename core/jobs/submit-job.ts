@@ -3,6 +3,8 @@ import { ValidationError } from '../errors.ts';
 import { type EnqueueResult, enqueueJob } from '../queue/enqueue.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { UnknownQueueError } from '../queue/queue-errors.ts';
+import { RegistryDisabledError } from '../registry/registry-errors.ts';
+import { DEFAULT_REGISTRY_SETTINGS, type RegistrySettings } from '../registry/registry-settings.ts';
 import { type ParametersRef, resolveParameters } from '../registry/resolve-parameters.ts';
 import { assertJobTypeAvailable } from './job-availability.ts';
 import { jobTypeOf } from './job-types.ts';
@@ -33,12 +35,15 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
  * Checks a submission against Kai's registry of job types and queue classes, then enqueues it
  * with its type's model, so the pool can batch it. An unknown type, an unknown class, a payload
  * its type refuses or one over `MAX_PAYLOAD_BYTES` is a clear domain error, never a row; so is
- * a type that cannot run here (`assertJobTypeAvailable`).
+ * a type that cannot run here (`assertJobTypeAvailable`). Named registry `parameters` are
+ * resolved to the active version of their set (`registry.defaultSet` unless named) and put in
+ * the payload before it is checked; with the registry off they are refused.
  */
 export async function submitJob(
   db: Queryable,
   classes: QueueClasses,
   submission: Submission,
+  registry: Pick<RegistrySettings, 'enabled' | 'defaultSet'> = DEFAULT_REGISTRY_SETTINGS,
 ): Promise<EnqueueResult> {
   const jobType = jobTypeOf(submission.type);
   const queue = submission.queue ?? jobType.queue;
@@ -53,10 +58,11 @@ export async function submitJob(
     );
   }
 
+  if (submission.parameters && !registry.enabled) throw new RegistryDisabledError();
   const payload = submission.parameters
     ? {
         ...(submission.payload as object),
-        parameters: await resolveParameters(db, submission.parameters),
+        parameters: await resolveParameters(db, submission.parameters, registry.defaultSet),
       }
     : submission.payload;
   const parsed = jobType.payload.safeParse(payload);
