@@ -4,6 +4,7 @@
 // server at DATABASE_URL) with a real JWT and Kai's whole edge (request id, logger, CORS, body
 // limit, rate limit, authentication, idempotency). Progress goes to stderr; with --json the
 // last stdout line is {"bench":"api","bareRps":X,"submitRps":X,"getRps":X,"submitP99Ms":X}.
+// A fourth phase, on stderr only, runs Kai's middleware before an empty handler.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -112,6 +113,10 @@ async function main(): Promise<void> {
     },
   });
 
+  // Kai's whole middleware stack (request id, log line, body limit, authentication, rate limit,
+  // idempotency) before a handler that does nothing: how much of a route's time is the edge.
+  kai.get('/v1/bench-edge', (c) => c.text('hello'));
+
   const bare = new Hono();
   bare.get('/hello', (c) => c.text('hello'));
 
@@ -161,10 +166,16 @@ async function main(): Promise<void> {
       headers: auth,
     });
 
+    const edgeRun = await drive('GET (Kai edge only)', {
+      url: `${server.url}/v1/bench-edge`,
+      headers: auth,
+    });
+
     for (const [label, run] of [
       ['bare', bareRun],
       ['submit', submitRun],
       ['get', getRun],
+      ['edge', edgeRun],
     ] as const) {
       if (run.non2xx > 0 || run.errors > 0) {
         throw new Error(
@@ -179,7 +190,8 @@ async function main(): Promise<void> {
       `  submit/bare ${ratio(submitRun.rps, bareRun.rps)} (goal >= ${GOALS.submit}x: ` +
         `${submitShare >= GOALS.submit ? 'met' : 'NOT met'}), get/bare ` +
         `${ratio(getRun.rps, bareRun.rps)} (goal >= ${GOALS.get}x: ` +
-        `${getShare >= GOALS.get ? 'met' : 'NOT met'})`,
+        `${getShare >= GOALS.get ? 'met' : 'NOT met'}); Kai's edge alone ` +
+        `${ratio(edgeRun.rps, bareRun.rps)}`,
     );
 
     const result = {
