@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCapabilities } from '../core/db/capabilities.ts';
 import type { Database } from '../core/db/database.ts';
 import { getParameterSet } from '../core/registry/parameter-sets.ts';
+import { registryHousekeeping } from '../core/registry/registry-housekeeping.ts';
 import { askTrial } from '../core/studies/ask-trial.ts';
 import { enqueueTrial } from '../core/studies/enqueue-trial.ts';
 import { promoteBestTrial } from '../core/studies/promote-best-trial.ts';
@@ -146,6 +147,23 @@ describe('ask and tell', () => {
       .transaction((tx) => tellTrial(tx, study.id, fixed.number, { state: 'complete', value: 1 }))
       .catch((e: unknown) => e);
     expect(late).toMatchObject({ code: 'trial_not_running', extensions: { state: 'failed' } });
+  });
+
+  it('housekeeping fails stale trials of studies nobody asks of any more', async () => {
+    const study = await newStudy({ heartbeatTimeoutMs: 1000 });
+    const trial = await ask(study.id, 'gone');
+    await db.query(
+      `update public.study_trials set heartbeat_at = now() - interval '5 seconds'
+       where study_id = $1`,
+      [study.id],
+    );
+
+    const result = await registryHousekeeping(db, { enabled: true, retentionDays: 90 });
+    const again = await registryHousekeeping(db, { enabled: true, retentionDays: 90 });
+
+    expect(result.failedTrials).toBeGreaterThanOrEqual(1);
+    expect(again.failedTrials).toBe(0);
+    expect((await listTrials(db, study.id))[trial.number]?.state).toBe('failed');
   });
 
   it('answers reports with the median pruner, and a pruned trial keeps its last report', async () => {
