@@ -180,12 +180,13 @@ describe('channels', () => {
     const owner = await user({ email: 'cy@example.com' }, [['*', 'email', true]]);
     await start({ notificationsEnabled: false });
     await emit(owner, 'study.completed');
-    await composed?.relay.runOnce();
-    const [event] = await db.query<{ relayed_at: Date | null }>(
-      'select relayed_at from kai.events where owner_id = $1',
-      [owner],
-    );
-    expect(event?.relayed_at).not.toBeNull();
+    await waitFor(async () => {
+      const [event] = await db.query<{ relayed_at: Date | null }>(
+        'select relayed_at from kai.events where owner_id = $1',
+        [owner],
+      );
+      return event?.relayed_at ?? undefined;
+    }, 'the event relayed');
     expect(await deliveries(owner)).toHaveLength(0);
     expect(
       await db.query('select 1 from public.notifications where user_id = $1', [owner]),

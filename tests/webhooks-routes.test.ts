@@ -216,10 +216,11 @@ describe('/v1/webhooks', () => {
 describe('/v1/notifications', () => {
   it('lists, marks seen, reads, reads all and archives, only the caller’s', async () => {
     const user = randomUUID();
-    for (const title of ['one', 'two', 'three']) {
+    for (const [i, title] of ['one', 'two', 'three'].entries()) {
       await db.query(
-        `insert into public.notifications (user_id, event_type, title) values ($1, 'job.completed', $2)`,
-        [user, title],
+        `insert into public.notifications (user_id, event_type, title, created_at)
+         values ($1, 'job.completed', $2, now() - ($3 || ' seconds')::interval)`,
+        [user, title, String(10 - i)],
       );
     }
     await db.query(

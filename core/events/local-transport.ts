@@ -12,6 +12,10 @@ import {
 import { signLikeQstash } from './qstash-signature.ts';
 import { MAX_RETRY_AFTER_MS } from './send-result.ts';
 
+/** Finished messages are kept this long (their deliveries keep the record), then deleted. */
+const FINISHED_RETENTION_MS = 24 * 60 * 60 * 1000;
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
+
 /** The channel on which new local transport messages are announced. */
 export const TRANSPORT_CHANNEL = 'kai_transport';
 
@@ -90,6 +94,7 @@ export function createLocalTransport(options: LocalTransportOptions): LocalTrans
   let again = false;
   let timer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
+  let lastHousekeepingMs = 0;
 
   const post = async (url: string, body: string, headers: Record<string, string> = {}) => {
     const signature = await signLikeQstash(options.signingKey, url, body);
@@ -203,6 +208,17 @@ export function createLocalTransport(options: LocalTransportOptions): LocalTrans
       const rows = await db.query<MessageRow>(CLAIM, [free, saturatedKeys(), leaseMs]);
       if (rows.length === 0) break;
       for (const row of rows) track(row);
+    }
+    if (Date.now() - lastHousekeepingMs >= HOUSEKEEPING_INTERVAL_MS) {
+      lastHousekeepingMs = Date.now();
+      await db.query(
+        `delete from kai.transport_messages where id in (
+           select id from kai.transport_messages
+           where status in ('done', 'failed')
+             and finished_at < now() - $1 * interval '1 millisecond'
+           limit 5000)`,
+        [FINISHED_RETENTION_MS],
+      );
     }
     await scheduleNextWake();
   };

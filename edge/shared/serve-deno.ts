@@ -17,6 +17,8 @@ export function serveDeno(name: string, app: Hono): void {
     {
       port: Number(env.PORT ?? 8000),
       hostname: env.HOST ?? '0.0.0.0',
+      // One line on stdout once listening, whatever LOG_LEVEL says: local runs and tests read
+      // the port from it (the Supabase runtime ignores it).
       onListen: ({ port }) => console.log(JSON.stringify({ function: name, listening: port })),
     },
     app.fetch,
