@@ -30,6 +30,10 @@ export interface NearestOptions {
  *
  * Limitation: HNSW is approximate; `npm run bench:similar` measures its recall against the
  * exact scan. The `limit` nearest are found first and the threshold applied after.
+ *
+ * Limitation: only the property vector is compared; a material's texture embedding is stored
+ * and returned but not blended into the similarity, since its dimension depends on the
+ * texture network that made it and an HNSW index needs one fixed vector.
  */
 export async function nearestMaterials(
   db: Queryable,
