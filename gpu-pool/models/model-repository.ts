@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Logger } from '../../core/logging/logger.ts';
+import { type InferenceThread, openInferenceThread } from './inference-thread.ts';
 import { type LoadedVersion, loadModelVersion } from './load-model-version.ts';
 import type { ExecutionProvider, ModelManifest } from './manifest.ts';
 import { declaredAvailability, detectExecutionProviders } from './open-session.ts';
@@ -24,14 +25,16 @@ export interface ModelStatus {
   description: string;
 }
 
-/** A model that is ready to serve: its manifest, its open session and a way to run it. */
+/**
+ * A model that is ready to serve: its manifest and a way to run it. Its graphs run on an
+ * inference thread of their own (see `openInferenceThread`), never on the pool's event loop.
+ */
 export interface LoadedModel {
   name: string;
   version: string;
   manifest: ModelManifest;
   provider: ExecutionProvider;
-  session: InferenceSession;
-  /** Runs the session on `feeds`, keyed by the manifest's input names. */
+  /** Runs the model on `feeds`, keyed by the manifest's input names. */
   run(feeds: InferenceSession.FeedsType): Promise<InferenceSession.ReturnType>;
   /**
    * Runs the manifest's companion graph `role` on `feeds`; rejects for a role the manifest
@@ -88,7 +91,7 @@ export async function loadModelRepository(
 
   const found = await scanModelDir(modelDir, logger);
   const statuses: ModelStatus[] = [];
-  const loaded = new Map<string, LoadedVersion>();
+  const loaded = new Map<string, ThreadedVersion>();
 
   // One at a time: sessions share the machine's cores, and the log reads in order.
   for (const { name, versions } of found) {
@@ -110,7 +113,14 @@ export async function loadModelRepository(
     }
 
     const { manifest, provider, providerReason } = result.loaded;
-    loaded.set(name, result.loaded);
+    const thread = await moveToThread(result.loaded);
+    if (!thread.ok) {
+      const reason = thread.reason;
+      logger.warn({ model: name, version, reason }, `${name} is not ready: ${reason}`);
+      statuses.push({ name, version, versions, ready: false, reason, description: '' });
+      continue;
+    }
+    loaded.set(name, { ...result.loaded, thread: thread.thread });
     statuses.push({
       name,
       version,
@@ -146,9 +156,43 @@ export async function loadModelRepository(
   return createRepository(statuses, loaded);
 }
 
+/** A loaded version whose graphs now run on their own thread. */
+type ThreadedVersion = LoadedVersion & { thread: InferenceThread };
+
+/**
+ * Opens the version's graphs again on an inference thread, on the provider that opened them
+ * here, then releases the sessions that served to check them against the manifest, so the
+ * weights are held once (on a GPU that matters).
+ */
+async function moveToThread(
+  version: LoadedVersion,
+): Promise<{ ok: true; thread: InferenceThread } | { ok: false; reason: string }> {
+  const graphs: Record<string, string> = { main: join(version.dir, version.manifest.file) };
+  for (const companion of version.manifest.companions ?? []) {
+    graphs[companion.role] = join(version.dir, companion.file);
+  }
+  const providers = version.manifest.executionProviders.slice(
+    version.manifest.executionProviders.indexOf(version.provider),
+  );
+
+  try {
+    const thread = await openInferenceThread({ graphs, executionProviders: providers });
+    return { ok: true, thread };
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `its inference thread failed to open: ${(error as Error).message}`,
+    };
+  } finally {
+    await Promise.all(
+      [version.session, ...version.companions.values()].map((session) => session.release()),
+    );
+  }
+}
+
 function createRepository(
   statuses: ModelStatus[],
-  loaded: Map<string, LoadedVersion>,
+  loaded: Map<string, ThreadedVersion>,
 ): ModelRepository {
   let closed = false;
 
@@ -159,16 +203,16 @@ function createRepository(
       version: entry.version,
       manifest: entry.manifest,
       provider: entry.provider,
-      session: entry.session,
       async run(feeds) {
         if (closed) throw new Error(`Model ${name} cannot run: its repository was closed.`);
-        return entry.session.run(feeds);
+        return entry.thread.run('main', feeds);
       },
       async runCompanion(role, feeds) {
         if (closed) throw new Error(`Model ${name} cannot run: its repository was closed.`);
-        const session = entry.companions.get(role);
-        if (!session) throw new Error(`Model ${name} has no companion graph ${role}.`);
-        return session.run(feeds);
+        if (!entry.companions.has(role)) {
+          throw new Error(`Model ${name} has no companion graph ${role}.`);
+        }
+        return entry.thread.run(role, feeds);
       },
       assetPath(role) {
         const file = entry.manifest.assets?.[role];
@@ -183,11 +227,7 @@ function createRepository(
     async close() {
       if (closed) return;
       closed = true;
-      const sessions = [...loaded.values()].flatMap((entry) => [
-        entry.session,
-        ...entry.companions.values(),
-      ]);
-      await Promise.all(sessions.map((session) => session.release()));
+      await Promise.all([...loaded.values()].map((entry) => entry.thread.close()));
     },
   };
 }
