@@ -11,10 +11,10 @@ export interface RawRates {
 /** Runs before the clock starts: at most this many, and a quarter of a pass for heavy models. */
 const WARM_UP_RUNS = 20;
 /**
- * Each rate is the best of this many timed passes: on a small shared machine a pass that
- * another process interrupts says nothing about onnxruntime.
+ * Each rate is the best of this many timed passes, raw and through the pool alike: on a small
+ * shared machine a pass that another process interrupts says nothing about either.
  */
-const PASSES = 3;
+export const PASSES = 3;
 
 /**
  * Opens the model as Kai's repository does on a machine without CUDA (CPU provider, every

@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../core/logging/logger.ts';
 import { loadModelRepository } from '../../gpu-pool/models/model-repository.ts';
+import type { WorkerPool } from '../../gpu-pool/worker-pool.ts';
 import { progress, ratio, round } from './bench-output.ts';
 import { openKaiBenchDatabase } from './kai-bench-database.ts';
 import { clearJobs, measurePacedLatency, measurePoolDrain } from './pool-kai.ts';
 import { BENCH_MODELS } from './pool-models.ts';
-import { measureRawOnnx } from './pool-raw.ts';
+import { measureRawOnnx, PASSES } from './pool-raw.ts';
 
 const { values } = parseArgs({
   options: {
@@ -73,12 +74,26 @@ async function main(): Promise<void> {
     });
     const run = { model, db: database.db, repository, jobs: samples, concurrency, prefetch };
 
-    const single = await measurePoolDrain({ ...run, batchSizeLimit: BATCH, batched: false });
+    // The pool gets as many passes as raw onnxruntime did, and its best counts too. The last
+    // batched pass's pool stays up for the latency run.
+    const bestOf = async (batched: boolean) => {
+      let best = 0;
+      let last: WorkerPool | undefined;
+      for (let pass = 0; pass < PASSES; pass++) {
+        await last?.drain();
+        await clearJobs(database.db);
+        const drained = await measurePoolDrain({ ...run, batchSizeLimit: BATCH, batched });
+        best = Math.max(best, drained.perSec);
+        last = drained.pool;
+      }
+      return { perSec: best, pool: last as WorkerPool };
+    };
+
+    const single = await bestOf(false);
     await single.pool.drain();
     progress(`  pool, batching off (batch 1): ${single.perSec.toFixed(0)} samples/s`);
-    await clearJobs(database.db);
 
-    const batched = await measurePoolDrain({ ...run, batchSizeLimit: BATCH, batched: true });
+    const batched = await bestOf(true);
     progress(`  pool, batching on (batch ${BATCH}): ${batched.perSec.toFixed(0)} samples/s`);
     const rate = batched.perSec / 2;
     progress(`  latency: ${pacedJobs} more jobs arriving at ${rate.toFixed(0)}/s (half that rate)`);
