@@ -44,6 +44,13 @@ export const tpeSamplerSchema = z.strictObject({
    * and stalled on 6 of 20 Branin seeds in `npm run bench:hpo`.
    */
   bandwidth: z.enum(['neighbour-gaps', 'scott']).default('neighbour-gaps'),
+  /**
+   * Warm-start priors weigh priorDecayTrials / (priorDecayTrials + n) times their similarity
+   * after n trials of the study's own: borrowed evidence leads at first and gives way. With 10,
+   * the warm start on 80 shifted-Branin seeds reached the target 1.9x sooner than cold, against
+   * 1.6x with priors at constant weight (decay 5 and 20 gave 2.0x and 1.9x).
+   */
+  priorDecayTrials: z.number().gt(0).max(1_000_000).default(10),
 });
 
 /** Which sampler a study uses and how. */

@@ -29,7 +29,8 @@ export function defaultWeights(n: number): number[] {
  * splits the finished trials into the best gamma(n) ("good", l) and the rest plus pruned ones
  * ("bad", g), fits a Parzen estimator to each, draws `nEiCandidates` from l and returns the
  * draw with the highest l(x)/g(x), which maximises expected improvement (Bergstra et al. 2011).
- * Warm-start priors join l or g with their own weight.
+ * Warm-start priors join l or g with their own weight, scaled by
+ * priorDecayTrials / (priorDecayTrials + n) so that the study's own trials take over.
  */
 export function sampleTpe(
   dims: readonly Dimension[],
@@ -54,8 +55,10 @@ export function sampleTpe(
 
   const good: Point[] = weighted(goodTrials.map((t) => t.params));
   const bad: Point[] = weighted(badTrials.map((t) => t.params));
+  // Borrowed evidence gives way to the study's own as its trials accumulate.
+  const priorFactor = options.priorDecayTrials / (options.priorDecayTrials + own.length);
   for (const prior of history.priors) {
-    (prior.good ? good : bad).push({ params: prior.params, weight: prior.weight });
+    (prior.good ? good : bad).push({ params: prior.params, weight: prior.weight * priorFactor });
   }
 
   // Multivariate: one estimator over all dimensions; otherwise one per dimension.
