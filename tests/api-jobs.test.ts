@@ -151,6 +151,20 @@ describe('POST /v1/jobs', () => {
     expect(Buffer.from(stored?.body ?? [])).toEqual(bytes);
   });
 
+  it('refuses input URLs that point at this machine, private networks or metadata', async () => {
+    for (const url of [
+      'http://127.0.0.1:5432/',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.7/tile.png',
+      'http://[::1]/tile.png',
+      'http://localhost:3000/v1/jobs',
+    ]) {
+      const response = await submit(asAlice, { type: 'noop', input: { url } });
+      expect(response.status, url).toBe(422);
+      expect(await response.json()).toMatchObject({ code: 'unsafe_url' });
+    }
+  });
+
   it('refuses base64 that is not base64, and an input over the upload limit', async () => {
     const notBase64 = await submit(asAlice, {
       type: 'noop',

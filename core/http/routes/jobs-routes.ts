@@ -5,6 +5,8 @@ import type { Auth } from '../../auth/caller.ts';
 import { asCaller } from '../../auth/user-scope.ts';
 import { KaiError, NotFoundError, ValidationError } from '../../errors.ts';
 import { submitJob } from '../../jobs/submit-job.ts';
+import { parseIp } from '../../net/ip-address.ts';
+import { createOutboundGuard, UnsafeUrlError } from '../../net/outbound-guard.ts';
 import { cancelJob } from '../../queue/cancel-job.ts';
 import type { JobStatus } from '../../queue/job.ts';
 import type { JobInput } from '../../storage/job-input.ts';
@@ -252,6 +254,7 @@ async function submissionOf(
   if (body.input) {
     rejectTwoInputs(payload, 'body.input');
     if ('url' in body.input) {
+      refuseUnsafeInputUrl(body.input.url);
       payload.input = { url: body.input.url };
     } else {
       payload.input = await storeJobInput(deps.storage, {
@@ -273,6 +276,22 @@ async function submissionOf(
     timeoutMs: body.timeoutMs,
     stored,
   };
+}
+
+const outboundGuard = createOutboundGuard();
+
+/**
+ * Refuses at once an input URL that names this machine, a private network or a metadata
+ * service by address or as localhost. Limitation: other host names are resolved and checked
+ * only when the worker fetches the input, through the guarded client, since DNS answers may
+ * change in between and a submission should not wait on DNS.
+ */
+function refuseUnsafeInputUrl(url: string): void {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (/(^|\.)localhost\.?$/i.test(host)) {
+    throw new UnsafeUrlError(`${host} is this machine; Kai only fetches public internet URLs.`);
+  }
+  if (parseIp(host)) outboundGuard.checkAddress(host);
 }
 
 function parsePayloadText(text: string | undefined): Record<string, unknown> {
