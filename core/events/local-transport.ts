@@ -62,14 +62,30 @@ interface MessageRow {
   retried: number;
 }
 
+// Claims due messages, at most `room` more per flow-control key: keys with messages in flight
+// here have what is left of their parallelism ($2, $4), the others the whole of it ($5).
 const CLAIM = `
+  with due as (
+    select id, flow_control_key, not_before from kai.transport_messages
+    where not_before <= now()
+      and (status = 'queued' or (status = 'active' and claim_expires_at < now()))
+    order by not_before
+    limit $1 * 4
+  ), ranked as (
+    select id, flow_control_key,
+      row_number() over (partition by flow_control_key order by not_before, id) as rank
+    from due
+  ), allowed as (
+    select ranked.id from ranked
+    left join unnest($2::text[], $4::int[]) as busy(key, room) on busy.key = ranked.flow_control_key
+    where ranked.flow_control_key is null or ranked.rank <= coalesce(busy.room, $5)
+  )
   update kai.transport_messages m set status = 'active',
     claim_expires_at = now() + $3 * interval '1 millisecond'
   where m.id in (
     select id from kai.transport_messages
-    where not_before <= now()
+    where id in (select id from allowed)
       and (status = 'queued' or (status = 'active' and claim_expires_at < now()))
-      and (flow_control_key is null or not (flow_control_key = any($2::text[])))
     order by not_before
     limit $1
     for update skip locked
@@ -179,8 +195,13 @@ export function createLocalTransport(options: LocalTransportOptions): LocalTrans
     if (row.failure_callback) await callback(row.failure_callback, row, response, row.retried);
   };
 
-  const saturatedKeys = () =>
-    [...perKey.entries()].filter(([, n]) => n >= options.flowParallelism).map(([k]) => k);
+  const busyKeys = () => {
+    const entries = [...perKey.entries()];
+    return {
+      keys: entries.map(([key]) => key),
+      room: entries.map(([, n]) => Math.max(0, options.flowParallelism - n)),
+    };
+  };
 
   const track = (row: MessageRow) => {
     const key = row.flow_control_key;
@@ -205,7 +226,14 @@ export function createLocalTransport(options: LocalTransportOptions): LocalTrans
       if (free <= 0) return;
       // Limitation: flow control is per process; two Kai processes may each run
       // `flowParallelism` messages of one endpoint.
-      const rows = await db.query<MessageRow>(CLAIM, [free, saturatedKeys(), leaseMs]);
+      const busy = busyKeys();
+      const rows = await db.query<MessageRow>(CLAIM, [
+        free,
+        busy.keys,
+        leaseMs,
+        busy.room,
+        options.flowParallelism,
+      ]);
       if (rows.length === 0) break;
       for (const row of rows) track(row);
     }
@@ -231,7 +259,11 @@ export function createLocalTransport(options: LocalTransportOptions): LocalTrans
        from kai.transport_messages where status = 'queued'`,
     );
     const dueInMs = next?.ms === null || next?.ms === undefined ? Infinity : Number(next.ms);
-    const waitMs = Math.max(5, Math.min(options.pollIntervalMs, dueInMs));
+    // Something due but not claimed waits for a slot: a message finishing wakes the loop.
+    const waitMs =
+      dueInMs <= 0
+        ? options.pollIntervalMs
+        : Math.max(5, Math.min(options.pollIntervalMs, dueInMs));
     if (timer) clearTimeout(timer);
     timer = setTimeout(wake, waitMs);
     timer.unref?.();
