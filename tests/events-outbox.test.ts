@@ -10,7 +10,7 @@ import { enqueueJob } from '../core/queue/enqueue.ts';
 import { syncQueueClasses } from '../core/queue/queue-classes.ts';
 import { completeJob, failJob } from '../core/queue/settle-jobs.ts';
 import { createEndpoint } from '../core/webhooks/webhook-endpoints.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
+import { asUser, createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { testLogger, waitFor } from './webhook-support.ts';
 
 let testDb: TestDatabase;
@@ -85,6 +85,23 @@ describe('recordEvent', () => {
     ]);
     await waitFor(() => heard.length > 0, 'the notification');
     await unlisten();
+  });
+
+  it('records from a transaction running as the API caller, which keeps its role', async () => {
+    const owner = randomUUID();
+    // The caller's role itself may not write the outbox.
+    await expect(
+      asUser(db, owner, (tx) =>
+        tx.query(`insert into kai.events (type, owner_id) values ('study.completed', $1)`, [owner]),
+      ),
+    ).rejects.toThrow();
+
+    const [current] = await asUser(db, owner, async (tx) => {
+      await recordEvent(tx, { type: 'study.completed', ownerId: owner, data: {} });
+      return await tx.query<{ role: string }>('select current_user as role');
+    });
+    expect(current?.role).toBe('authenticated');
+    expect((await eventsOf(owner)).map((e) => e.type)).toEqual(['study.completed']);
   });
 
   it('refuses a malformed type', async () => {

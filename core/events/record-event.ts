@@ -50,7 +50,8 @@ export function eventFromRow(row: EventRow): DomainEvent {
 
 /**
  * Writes a domain event to the outbox in the caller's transaction: it exists exactly when the
- * change that caused it commits, and the relays wake at that commit. Returns the event.
+ * change that caused it commits, and the relays wake at that commit. Works in a transaction
+ * running as the API caller (`asCaller`) as well. Returns the event.
  */
 export async function recordEvent(tx: Queryable, event: NewEvent): Promise<DomainEvent> {
   if (!EVENT_TYPE_PATTERN.test(event.type)) {
@@ -60,12 +61,23 @@ export async function recordEvent(tx: Queryable, event: NewEvent): Promise<Domai
   }
   const critical = event.critical ?? EVENT_TYPES.get(event.type)?.critical ?? false;
 
-  const [row] = await tx.query<EventRow>(
-    `insert into kai.events (type, owner_id, subject, data, critical)
-     values ($1, $2, $3, $4::jsonb, $5)
-     returning id, type, owner_id, subject, data, critical, occurred_at`,
-    [event.type, event.ownerId, event.subject ?? null, event.data, critical],
+  // A change made as the caller (`asCaller`: role `authenticated`, which may not write the
+  // outbox) records its event as the session's own role, in the same transaction, and the
+  // caller's role is back for what follows.
+  const [{ role } = { role: 'none' }] = await tx.query<{ role: string }>(
+    `select current_setting('role') as role`,
   );
-  if (!row) throw new Error('The outbox insert returned no row.');
-  return eventFromRow(row);
+  if (role !== 'none') await tx.query(`select set_config('role', 'none', true)`);
+  try {
+    const [row] = await tx.query<EventRow>(
+      `insert into kai.events (type, owner_id, subject, data, critical)
+       values ($1, $2, $3, $4::jsonb, $5)
+       returning id, type, owner_id, subject, data, critical, occurred_at`,
+      [event.type, event.ownerId, event.subject ?? null, event.data, critical],
+    );
+    if (!row) throw new Error('The outbox insert returned no row.');
+    return eventFromRow(row);
+  } finally {
+    if (role !== 'none') await tx.query(`select set_config('role', $1, true)`, [role]);
+  }
 }
