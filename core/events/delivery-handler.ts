@@ -152,8 +152,13 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
       messages.map((m) => ({ id: m.deliveryId, replay: m.replay })),
       messages.map((m) => m.deliveryId),
     ]);
+    // Two messages of one delivery in one batch: only the first may attempt it.
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return messages.map((m) => byId.get(m.deliveryId));
+    return messages.map((m) => {
+      const row = byId.get(m.deliveryId);
+      byId.delete(m.deliveryId);
+      return row;
+    });
   });
   const settles = new StatementBatcher<Delivered, void>(async (items) => {
     await db.query(SETTLE_DELIVERED, [items, items.map((i) => i.id)]);
