@@ -105,6 +105,30 @@ describe('samplers respect their distributions', () => {
   });
 });
 
+describe('degenerate spaces', () => {
+  it.each([
+    ['random', { type: 'random' } as SamplerOptions],
+    ['tpe (multivariate)', TPE],
+    ['tpe (independent)', UNIVARIATE_TPE],
+  ])('%s: one-value ranges and single choices always give that value', (_, sampler) => {
+    const space: SearchSpace = {
+      a: { type: 'float', low: 1, high: 1 },
+      b: { type: 'int', low: 5, high: 5 },
+      c: { type: 'float', low: 2, high: 2, log: true },
+      d: { type: 'categorical', choices: ['only'] },
+      e: { type: 'int', low: 3, high: 3, log: true },
+      f: { type: 'float', low: 0, high: 1, step: 0.3 },
+    };
+    const study = new InMemoryStudy({ space, direction: 'minimize', sampler, seed: 1 });
+    for (let i = 0; i < 20; i++) {
+      const { number, params } = study.ask();
+      expect(params).toMatchObject({ a: 1, b: 5, c: 2, d: 'only', e: 3 });
+      expect([0, 0.3, 0.6, 0.9]).toContain(params.f);
+      study.tell(number, params, i % 7);
+    }
+  });
+});
+
 describe('samplers are reproducible with a seed', () => {
   it.each([
     ['random', { type: 'random' } as SamplerOptions],

@@ -2,7 +2,7 @@ import { dimensionsOf } from './dimensions.ts';
 import { createPrng, mixSeed } from './prng.ts';
 import { sampleRandom } from './random-sampler.ts';
 import type { SamplerOptions } from './sampler-options.ts';
-import type { ParamValues, SearchSpace } from './search-space.ts';
+import { contains, type ParamValues, type SearchSpace } from './search-space.ts';
 import { sampleTpe } from './tpe-sampler.ts';
 import type { TrialHistory } from './trial-history.ts';
 
@@ -20,6 +20,17 @@ export function chooseParams(
 ): ParamValues {
   const dims = dimensionsOf(space);
   const rng = createPrng(mixSeed(seed, number));
-  if (sampler.type === 'random') return sampleRandom(dims, rng);
-  return sampleTpe(dims, history, sampler, rng);
+  const params =
+    sampler.type === 'random' ? sampleRandom(dims, rng) : sampleTpe(dims, history, sampler, rng);
+
+  // A trial with an illegal value must never be handed out or stored: that is a sampler bug.
+  for (const [name, distribution] of Object.entries(space)) {
+    if (!contains(distribution, params[name])) {
+      throw new Error(
+        `The ${sampler.type} sampler chose ${String(params[name])} for ${name}, outside its ` +
+          'distribution; this is a bug in Kai.',
+      );
+    }
+  }
+  return params;
 }

@@ -136,7 +136,8 @@ function numericKernels(
   const half = dim.step === undefined ? 0 : dim.step / 2;
   const low = dim.low - half;
   const high = dim.high + half;
-  const range = high - low;
+  // A one-value range (low = high) still gets kernels of some width, so no NaN arises.
+  const range = Math.max(high - low, 1e-12 * Math.max(1, Math.abs(low)));
   const priorMu = (low + high) / 2;
 
   let sigmas: number[];
