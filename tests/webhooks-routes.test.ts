@@ -256,6 +256,34 @@ describe('/v1/notifications', () => {
     ).toBe(404);
   });
 
+  it('registers and removes push subscriptions', async () => {
+    const user = randomUUID();
+    const keys = { p256dh: `B${'A'.repeat(86)}`, auth: 'AAAAAAAAAAAAAAAAAAAAAA' };
+    const endpoint = 'https://93.184.216.34/push/abc';
+    const added = await call(user, 'POST', '/v1/push-subscriptions', { endpoint, keys });
+    expect(added.status).toBe(201);
+    const again = await call(user, 'POST', '/v1/push-subscriptions', { endpoint, keys });
+    expect(again.body.id).toBe(added.body.id);
+
+    const unsafe = await call(user, 'POST', '/v1/push-subscriptions', {
+      endpoint: 'https://10.0.0.1/push',
+      keys,
+    });
+    expect(unsafe).toMatchObject({ status: 422, body: { code: 'unsafe_url' } });
+    const plain = await call(user, 'POST', '/v1/push-subscriptions', {
+      endpoint: 'http://93.184.216.34/push',
+      keys,
+    });
+    expect(plain.status).toBe(422);
+
+    expect(
+      (await call(randomUUID(), 'DELETE', `/v1/push-subscriptions/${added.body.id}`)).status,
+    ).toBe(404);
+    expect((await call(user, 'DELETE', `/v1/push-subscriptions/${added.body.id}`)).status).toBe(
+      204,
+    );
+  });
+
   it('reads and replaces preferences, with validation', async () => {
     const user = randomUUID();
     const empty = await call(user, 'GET', '/v1/notification-preferences');

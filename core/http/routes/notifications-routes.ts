@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { callerOf } from '../../auth/authenticate.ts';
 import { asCaller } from '../../auth/user-scope.ts';
-import { ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
+import { createOutboundGuard } from '../../net/outbound-guard.ts';
 import { listInbox, markAllRead, setInboxStatus } from '../../notify/inbox.ts';
 import {
   NOTIFICATION_CHANNELS,
@@ -169,6 +170,57 @@ const putPreferencesRoute = createRoute({
   },
 });
 
+const PushSubscriptionBody = z
+  .strictObject({
+    endpoint: z
+      .url({ protocol: /^https$/, error: 'expects the https endpoint of a push service' })
+      .max(2048),
+    keys: z.strictObject({
+      p256dh: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{80,100}$/, { error: 'expects a base64url P-256 key' }),
+      auth: z.string().regex(/^[A-Za-z0-9_-]{16,32}$/, { error: 'expects a base64url secret' }),
+    }),
+  })
+  .openapi('PushSubscription');
+
+const PushSubscriptionSchema = z
+  .object({ id: z.uuid(), endpoint: z.string(), createdAt: z.string() })
+  .openapi('StoredPushSubscription');
+
+const addPushRoute = createRoute({
+  method: 'post',
+  path: '/v1/push-subscriptions',
+  tags: ['notifications'],
+  summary: 'Register a browser push subscription (PushManager.subscribe) for web push',
+  security: BEARER_SECURITY,
+  request: {
+    body: { required: true, content: { 'application/json': { schema: PushSubscriptionBody } } },
+  },
+  responses: {
+    201: {
+      description: 'The subscription',
+      content: { 'application/json': { schema: PushSubscriptionSchema } },
+    },
+    ...AUTH_PROBLEMS,
+    422: problem('Invalid subscription, or an endpoint Kai will not call (`unsafe_url`).'),
+  },
+});
+
+const deletePushRoute = createRoute({
+  method: 'delete',
+  path: '/v1/push-subscriptions/{id}',
+  tags: ['notifications'],
+  summary: 'Remove a push subscription',
+  security: BEARER_SECURITY,
+  request: { params: IdParam },
+  responses: {
+    204: { description: 'Removed' },
+    ...AUTH_PROBLEMS,
+    404: problem('No such subscription of yours.'),
+  },
+});
+
 /** The in-app inbox and notification preferences, each run as the caller under RLS. */
 export function notificationsRoutes(deps: ApiDeps) {
   const router = createRouter();
@@ -225,6 +277,38 @@ export function notificationsRoutes(deps: ApiDeps) {
     }
     const saved = await asCaller(deps.db, auth, (tx) => writePreferences(tx, auth.subject, input));
     return c.json(saved, 200);
+  });
+
+  const guard = createOutboundGuard();
+
+  router.openapi(addPushRoute, async (c) => {
+    const auth = callerOf(c, { scope: 'notifications:write' });
+    const body = c.req.valid('json');
+    await guard.checkUrl(body.endpoint);
+    const [row] = await asCaller(deps.db, auth, (tx) =>
+      tx.query<{ id: string; endpoint: string; created_at: Date | string }>(
+        `insert into public.push_subscriptions (user_id, endpoint, p256dh, auth)
+         values ($1, $2, $3, $4)
+         on conflict (user_id, endpoint) do update set p256dh = excluded.p256dh, auth = excluded.auth
+         returning id, endpoint, created_at`,
+        [auth.subject, body.endpoint, body.keys.p256dh, body.keys.auth],
+      ),
+    );
+    if (!row) throw new Error('The push subscription insert returned no row.');
+    return c.json(
+      { id: row.id, endpoint: row.endpoint, createdAt: new Date(row.created_at).toISOString() },
+      201,
+    );
+  });
+
+  router.openapi(deletePushRoute, async (c) => {
+    const auth = callerOf(c, { scope: 'notifications:write' });
+    const { id } = c.req.valid('param');
+    const rows = await asCaller(deps.db, auth, (tx) =>
+      tx.query('delete from public.push_subscriptions where id = $1 returning id', [id]),
+    );
+    if (rows.length === 0) throw new NotFoundError(`There is no push subscription ${id}.`);
+    return c.body(null, 204);
   });
 
   return router;
