@@ -187,6 +187,30 @@ describe('TPE against random search', () => {
   });
 });
 
+describe('constant liar', () => {
+  it('spreads the trials that workers ask at the same time', () => {
+    const space: SearchSpace = { x: { type: 'float', low: -10, high: 10 } };
+    const spread = (constantLiar: boolean) => {
+      let total = 0;
+      for (let seed = 0; seed < 10; seed++) {
+        const sampler = tpeSamplerSchema.parse({ type: 'tpe', constantLiar });
+        const study = new InMemoryStudy({ space, direction: 'minimize', sampler, seed });
+        for (let i = 0; i < 30; i++) {
+          const { number, params } = study.ask();
+          study.tell(number, params, ((params.x as number) - 3) ** 2);
+        }
+        // Eight workers ask before any of them tells.
+        const xs = Array.from({ length: 8 }, () => study.ask().params.x as number);
+        const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+        total += Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length);
+      }
+      return total;
+    };
+
+    expect(spread(true)).toBeGreaterThan(spread(false));
+  });
+});
+
 describe('the normal distribution the Parzen estimators are built on', () => {
   it('normalQuantile inverts normalCdf', () => {
     fc.assert(

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { chooseParams } from './choose-params.ts';
+import type { ParamValues } from './search-space.ts';
 import { failStaleTrials } from './stale-trials.ts';
 import { getStudy, type Trial, type TrialRow, trialFromRow } from './studies.ts';
 import type { FinishedTrial, PriorObservation } from './trial-history.ts';
@@ -31,8 +32,7 @@ export async function askTrial(
   if (waiting) return trialFromRow(waiting);
 
   // Otherwise the sampler, on everything finished so far and the warm-start priors.
-  // Limitation: running trials are not shown to the sampler (Optuna's constant_liar is not
-  // implemented), so many workers asking at once may get neighbouring points from TPE.
+  // Running trials are shown to TPE only with `constantLiar`, as in Optuna.
   const finished = await tx.query<FinishedTrial>(
     `select number, params, state, value from public.study_trials
      where study_id = $1 and state in ('complete', 'pruned') order by number`,
@@ -42,11 +42,22 @@ export async function askTrial(
     'select params, good, weight from public.study_priors where study_id = $1 order by id',
     [study.id],
   );
+  const running =
+    study.sampler.type === 'tpe' && study.sampler.constantLiar
+      ? (
+          await tx.query<{ params: ParamValues }>(
+            `select params from public.study_trials
+             where study_id = $1 and state = 'running' order by number`,
+            [study.id],
+          )
+        ).map((r) => r.params)
+      : undefined;
   const number = await takeTrialNumber(tx, study.id);
   const params = chooseParams(study.space, study.sampler, study.sampler.seed, number, {
     direction: study.direction,
     trials: finished,
     priors,
+    running,
   });
 
   const [row] = await tx.query<TrialRow>(

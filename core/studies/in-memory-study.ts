@@ -20,6 +20,7 @@ export class InMemoryStudy {
   private readonly trials: FinishedTrial[] = [];
   private readonly waiting: ParamValues[] = [];
   private readonly priors: PriorObservation[] = [];
+  private readonly running = new Map<number, ParamValues>();
   private nextNumber = 0;
 
   constructor(init: {
@@ -54,12 +55,15 @@ export class InMemoryStudy {
         direction: this.direction,
         trials: this.trials,
         priors: this.priors,
+        running: [...this.running.values()],
       });
+    this.running.set(number, params);
     return { number, params };
   }
 
   /** Records the objective of trial `number`. */
   tell(number: number, params: ParamValues, value: number): void {
+    this.running.delete(number);
     this.trials.push({ number, params, state: 'complete', value });
   }
 

@@ -51,6 +51,11 @@ export const tpeSamplerSchema = z.strictObject({
    * 1.6x with priors at constant weight (decay 5 and 20 gave 2.0x and 1.9x).
    */
   priorDecayTrials: z.number().gt(0).max(1_000_000).default(10),
+  /**
+   * Optuna's constant_liar: trials still running count as bad ones, so that workers asking at
+   * the same time are steered apart instead of onto one point. Off by default, as in Optuna.
+   */
+  constantLiar: z.boolean().default(false),
 });
 
 /** Which sampler a study uses and how. */

@@ -55,6 +55,9 @@ export function sampleTpe(
 
   const good: Point[] = weighted(goodTrials.map((t) => t.params));
   const bad: Point[] = weighted(badTrials.map((t) => t.params));
+  if (options.constantLiar) {
+    for (const params of history.running ?? []) bad.push({ params, weight: 1 });
+  }
   // Borrowed evidence gives way to the study's own as its trials accumulate.
   const priorFactor = options.priorDecayTrials / (options.priorDecayTrials + own.length);
   for (const prior of history.priors) {

@@ -27,6 +27,8 @@ export interface TrialHistory {
   direction: Direction;
   trials: readonly FinishedTrial[];
   priors: readonly PriorObservation[];
+  /** Parameters of trials being run now, for TPE's constant liar; none when not given. */
+  running?: readonly ParamValues[] | undefined;
 }
 
 /** True when `a` is a better objective value than `b` in `direction`. */
