@@ -14,9 +14,12 @@ interface Pending {
 const MAX_BATCH = 500;
 
 /**
- * Gathers the completions of one turn of the event loop (or `delayMs`) into one UPDATE, as
- * graphile-worker batches its completions: many jobs finishing together cost one round trip.
- * Each caller still learns its own fate: resolved when written, `LeaseLostError` when its lease
+ * Gathers completions into one UPDATE, as graphile-worker batches its completions: many jobs
+ * finishing together cost one round trip and one commit. One write is in flight at a time;
+ * what finishes meanwhile waits for it and goes in the next, so batches grow with the load.
+ * That costs nothing in parallelism: Postgres serialises the commits of transactions that
+ * notify (the jobs table's triggers do), so concurrent writes would queue there instead. Each
+ * caller still learns its own fate: resolved when written, `LeaseLostError` when its lease
  * was gone.
  */
 export class CompletionBatcher {
@@ -24,6 +27,7 @@ export class CompletionBatcher {
   readonly #delayMs: number;
   #pending: Pending[] = [];
   #scheduled = false;
+  #writing = false;
 
   constructor(db: Queryable, delayMs = 0) {
     this.#db = db;
@@ -33,13 +37,12 @@ export class CompletionBatcher {
   complete(lease: Lease, result: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ lease, result, resolve, reject });
-      if (this.#pending.length >= MAX_BATCH) this.#flush();
-      else this.#schedule();
+      this.#schedule();
     });
   }
 
   #schedule(): void {
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#writing) return;
     this.#scheduled = true;
     if (this.#delayMs > 0) setTimeout(() => this.#flush(), this.#delayMs);
     else setImmediate(() => this.#flush());
@@ -47,20 +50,25 @@ export class CompletionBatcher {
 
   #flush(): void {
     this.#scheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
+    const batch = this.#pending.splice(0, MAX_BATCH);
     if (batch.length === 0) return;
 
-    completeJobs(this.#db, batch).then(
-      (completed) => {
-        for (const p of batch) {
-          if (completed.has(p.lease.jobId)) p.resolve();
-          else p.reject(new LeaseLostError(p.lease.jobId));
-        }
-      },
-      (error: unknown) => {
-        for (const p of batch) p.reject(error);
-      },
-    );
+    this.#writing = true;
+    completeJobs(this.#db, batch)
+      .then(
+        (completed) => {
+          for (const p of batch) {
+            if (completed.has(p.lease.jobId)) p.resolve();
+            else p.reject(new LeaseLostError(p.lease.jobId));
+          }
+        },
+        (error: unknown) => {
+          for (const p of batch) p.reject(error);
+        },
+      )
+      .finally(() => {
+        this.#writing = false;
+        if (this.#pending.length > 0) this.#schedule();
+      });
   }
 }

@@ -96,6 +96,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   // Batches (a single job for types without a model) waiting for handler slots, oldest first.
   const waiting: { handler: JobHandler; batch: HeldJob[]; model: unknown }[] = [];
   let inHandlers = 0;
+  // Jobs whose handler is done and whose outcome is being written: still held (their leases
+  // live until then) but no reason to wait before claiming more.
+  let settling = 0;
   const prefetch = Math.max(0, options.prefetch ?? 0);
   const holdLimit = options.concurrency + prefetch;
   let ready = false;
@@ -138,9 +141,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     inHandlers += batch.length;
     const onRan = () => {
       inHandlers -= batch.length;
+      settling += batch.length;
       pump();
+      wake();
     };
     const done = runBatch(batchContext, handler, batch, model, onRan).finally(() => {
+      settling -= batch.length;
       for (const entry of batch) {
         if (held.get(entry.job.id) === entry) held.delete(entry.job.id);
       }
@@ -213,7 +219,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   const claimLoop = async () => {
     while (!draining) {
-      const free = holdLimit - held.size;
+      // Settling jobs are excused up to one more hold's worth: a slow database then stops the
+      // claims instead of letting held jobs pile up.
+      const free = holdLimit - (held.size - Math.min(settling, holdLimit));
       const types = claimableTypes();
       if (free < (held.size === 0 ? 1 : minClaim) || types.length === 0) return;
 

@@ -19,8 +19,8 @@ export interface KaiQueueTuning {
 /**
  * Kai's real worker pool, in this process, on its own migrated database: no-op jobs in the
  * `maintenance` class, run by the noop handler, recorded by job id once the handler returns.
- * The peers have no global class limit, so the class may hold every job the pool holds
- * (concurrency + prefetch); handlers run `concurrency` jobs at once, as the peers' workers do.
+ * The peers have no global class limit, so the class's limit is set out of reach; handlers
+ * run `concurrency` jobs at once, as the peers' workers do.
  */
 export function kaiQueueSystem(tuning: KaiQueueTuning): QueueSystem {
   const batchSizeOf = (settings: QueueBenchSettings) =>
@@ -54,7 +54,7 @@ export function kaiQueueSystem(tuning: KaiQueueTuning): QueueSystem {
         logger: createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }),
         handlers: [recordingNoop(recorder)],
         queueClasses: {
-          maintenance: { concurrency: settings.concurrency + tuning.prefetch, weight: 1 },
+          maintenance: { concurrency: 100_000, weight: 1 },
         },
         leaseMs: 60_000,
         retry: { baseMs: 1000, maxMs: 60_000 },

@@ -84,7 +84,8 @@ begin
           started_at = now(),
           progress = 0,
           progress_message = null
-        where j.id = any(v_ids)
+        from unnest(v_ids) as picked(id)
+        where j.id = picked.id
         returning j.*
       )
       select * from claimed c order by c.priority desc, c.run_at, c.created_at;
