@@ -117,6 +117,24 @@ describe('/v1/registry', () => {
     expect(neighbours.neighbours).toHaveLength(2);
   });
 
+  it('lets an API key with registry:read read but not write, and no study scope at all', async () => {
+    const created = await post('/v1/api-keys', { name: 'reader', scopes: ['registry:read'] });
+    expect(created.status).toBe(201);
+    const key = { authorization: `Bearer ${(await created.json()).secret}` };
+
+    const read = await api.app.request('/v1/registry/materials/oak', { headers: key });
+    const write = await api.app.request(
+      '/v1/registry/materials/oak/sets/texture.embed/standard/activate',
+      jsonInit('POST', { version: 1 }, key),
+    );
+    const studies = await api.app.request('/v1/studies', { headers: key });
+
+    expect(read.status).toBe(200);
+    expect(write.status).toBe(403);
+    expect(((await write.json()) as { code: string }).code).toBe('insufficient_scope');
+    expect(studies.status).toBe(403);
+  });
+
   it('answers 503 registry_disabled when PARAM_REGISTRY_ENABLED is false', async () => {
     const app = createApp({
       db: testDb.db,
