@@ -2,8 +2,11 @@
 // processes serving on free ports, and on Node through the same app factories. Deno needs a
 // server database, so this file uses the machine's Postgres on both legs.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../core/db/database.ts';
 import { loadMigrations } from '../core/db/migrations/load-migrations.ts';
@@ -33,11 +36,26 @@ const children: ChildProcess[] = [];
 const urls: Record<string, string> = {};
 const stop = new AbortController();
 
-/** Starts `edge/<name>/index.ts` under Deno and resolves with its URL once it listens. */
-function startFunction(name: string, env: Record<string, string>): Promise<string> {
+/** A TCP port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts `edge/<name>/index.ts` under Deno on `port`; resolves with its URL once it listens. */
+function startFunction(name: string, port: number, env: Record<string, string>): Promise<string> {
   const child = spawn(DENO, ['run', '--allow-all', '--quiet', `${name}/index.ts`], {
     cwd: EDGE_DIR,
-    env: { ...process.env, ...env, PORT: '0', HOST: '127.0.0.1', DENO_NO_UPDATE_CHECK: '1' },
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DENO_NO_UPDATE_CHECK: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -84,8 +102,10 @@ beforeAll(async () => {
   qstash = await startFakeQstash({ timeScale: 0.001 });
   receiver = await startWebhookReceiver(() => secrets);
 
-  // Deno's public URLs are known only once they listen; the callback function is started
-  // first so the delivery function can be told its URL.
+  // Each function is told its own public URL: QStash's signature names it as the subject.
+  const ports = { delivery: await freePort(), callback: await freePort() };
+  const deliveryUrl = `http://127.0.0.1:${ports.delivery}/webhook-delivery`;
+  const callbackUrl = `http://127.0.0.1:${ports.callback}/qstash-callback`;
   const common = {
     DATABASE_URL: databaseUrl(SERVER_URL, dbName),
     LOG_LEVEL: 'silent',
@@ -97,17 +117,15 @@ beforeAll(async () => {
     OUTBOUND_ALLOW_CIDRS: '127.0.0.1',
     WEBHOOK_RETRY_BASE_MS: '1000',
   };
-  const placeholder = 'http://127.0.0.1:1/unused';
-  urls.callback = await startFunction('qstash-callback', {
+  const both = {
     ...common,
-    DELIVERY_ENDPOINT_URL: placeholder,
-    DELIVERY_CALLBACK_URL: placeholder,
-  });
-  urls.delivery = await startFunction('webhook-delivery', {
-    ...common,
-    DELIVERY_ENDPOINT_URL: placeholder,
-    DELIVERY_CALLBACK_URL: urls.callback,
-  });
+    DELIVERY_ENDPOINT_URL: deliveryUrl,
+    DELIVERY_CALLBACK_URL: callbackUrl,
+  };
+  [urls.callback, urls.delivery] = await Promise.all([
+    startFunction('qstash-callback', ports.callback, both),
+    startFunction('webhook-delivery', ports.delivery, both),
+  ]);
 
   // The relay runs in Kai's long-running process (here, the test) and publishes to QStash.
   relay = composeDelivery({
@@ -186,6 +204,27 @@ describe('under Deno', () => {
     expect(outcome.tries).toHaveLength(3);
     expect(outcome.failureCallback).toMatchObject({ url: `${urls.callback}/failure`, status: 200 });
     expect(receiver.received).toHaveLength(3);
+  });
+
+  it('a QStash signature made for another destination gets 401', async () => {
+    const body = JSON.stringify({ deliveryId: randomUUID(), replay: 0, retriedBefore: 0 });
+    const now = Math.floor(Date.now() / 1000);
+    const elsewhere = await new SignJWT({
+      body: createHash('sha256').update(body).digest('base64url'),
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer('Upstash')
+      .setSubject('https://other.example.com/hook')
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .sign(new TextEncoder().encode(qstash.signingKeys.current));
+    const response = await fetch(urls.delivery as string, {
+      method: 'POST',
+      headers: { 'upstash-signature': elsewhere },
+      body,
+    });
+    expect(response.status).toBe(401);
   });
 
   it('a forged signature gets 401 from the Deno function', async () => {

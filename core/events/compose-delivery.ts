@@ -98,9 +98,13 @@ export function composeDelivery(options: ComposeDeliveryOptions): ComposedDelive
     failureThreshold: config.failureThreshold,
     providers: { email: config.email, sms: config.sms, push: config.push },
   });
-  const routeOptions = { handler, verifier, logger };
-  apps.delivery = deliveryEndpointApp(routeOptions);
-  apps.callback = qstashCallbackApp(routeOptions);
+  // With QStash the public URLs are known, and each request's signed subject must be one.
+  const urls =
+    config.transport.kind === 'qstash'
+      ? { delivery: config.transport.deliveryUrl, callback: config.transport.callbackUrl }
+      : { delivery: undefined, callback: undefined };
+  apps.delivery = deliveryEndpointApp({ handler, verifier, logger, expectedUrl: urls.delivery });
+  apps.callback = qstashCallbackApp({ handler, verifier, logger, expectedUrl: urls.callback });
 
   const relay = createOutboxRelay({
     db,

@@ -13,8 +13,10 @@ export interface DeliveryRoutesOptions {
   verifier: SignatureVerifier;
   logger: Logger;
   /**
-   * The public URL QStash signs as the JWT's subject; checked when given. Behind proxies that
-   * rewrite the URL leave it unset: the body hash still binds the signature to the message.
+   * The public URL QStash signs as the JWT's subject (the delivery endpoint's; for the callback
+   * endpoint its base, to which `/success` or `/failure` is added), checked when given, so a
+   * message QStash signed for another destination is refused here. Unset, only the body hash
+   * binds the signature to the message.
    */
   expectedUrl?: string | undefined;
 }
@@ -99,7 +101,9 @@ export function qstashCallbackApp(options: DeliveryRoutesOptions): Hono {
   app.post('*', async (c) => {
     const text = await c.req.text();
     try {
-      await options.verifier.verify(c.req.header('upstash-signature'), text, options.expectedUrl);
+      const kind = c.req.path.endsWith('/failure') ? 'failure' : 'success';
+      const expected = options.expectedUrl && `${options.expectedUrl.replace(/\/$/, '')}/${kind}`;
+      await options.verifier.verify(c.req.header('upstash-signature'), text, expected);
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -118,7 +122,7 @@ export function qstashCallbackApp(options: DeliveryRoutesOptions): Hono {
         Buffer.from(callback.data.sourceBody, 'base64').toString('utf8'),
       );
 
-      if (c.req.path.endsWith('/failure')) {
+      if (kind === 'failure') {
         await options.handler.giveUp(
           message,
           `The transport gave up after ${callback.data.retried ?? '?'} retries` +
