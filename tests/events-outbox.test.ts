@@ -264,6 +264,39 @@ describe('the outbox relay', () => {
     expect(relayed).toEqual({ relay_attempts: 2, relay_error: null });
   });
 
+  it('deletes finished deliveries and relayed events past retention, nothing newer', async () => {
+    const owner = randomUUID();
+    const endpoint = await createEndpoint(db, owner, { url: 'https://example.com/r' });
+    await db.query(
+      `insert into public.deliveries (event_id, event_type, channel, owner_id, endpoint_id, payload,
+         max_attempts, status, updated_at)
+       values (gen_random_uuid(), 'job.completed', 'webhook', $1, $2, '{}', 1, 'delivered', now() - interval '3 days'),
+              (gen_random_uuid(), 'job.completed', 'webhook', $1, $2, '{}', 1, 'delivered', now()),
+              (gen_random_uuid(), 'job.completed', 'webhook', $1, $2, '{}', 1, 'retrying', now() - interval '3 days')`,
+      [owner, endpoint.id],
+    );
+    await db.query(
+      `insert into kai.events (type, owner_id, relayed_at) values
+         ('study.completed', $1, now() - interval '3 days'), ('study.completed', $1, now())`,
+      [owner],
+    );
+    const relay = createOutboxRelay({
+      db,
+      logger: testLogger,
+      transport: recordingTransport(),
+      fanOut,
+      pollIntervalMs: 1000,
+      retentionDays: 2,
+    });
+    await relay.runOnce();
+    const left = await db.query<{ status: string }>(
+      'select status from public.deliveries where owner_id = $1 order by status',
+      [owner],
+    );
+    expect(left.map((r) => r.status)).toEqual(['delivered', 'retrying']);
+    expect(await eventsOf(owner)).toHaveLength(1);
+  });
+
   it('publishes a delivery stuck mid-attempt again', async () => {
     const owner = randomUUID();
     const endpoint = await createEndpoint(db, owner, { url: 'https://example.com/s' });

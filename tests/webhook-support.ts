@@ -13,6 +13,7 @@ export function testDeliveryConfig(over: Partial<DeliveryConfig> = {}): Delivery
     timeoutMs: 2000,
     schedule: { baseMs: 100, maxMs: 1000 },
     failureThreshold: 50,
+    retentionDays: 30,
     email: undefined,
     sms: undefined,
     push: undefined,

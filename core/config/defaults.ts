@@ -73,6 +73,8 @@ export const DEFAULTS = {
   WEBHOOK_RETRY_MAX_MS: 60 * MINUTE,
   /** Consecutive failed attempts after which an endpoint is disabled and its owner told. */
   WEBHOOK_FAILURE_THRESHOLD: 15,
+  /** Finished deliveries, their attempts and relayed events are kept this long. */
+  DELIVERY_RETENTION_DAYS: 30,
   QSTASH_URL: 'https://qstash.upstash.io',
   PARAM_REGISTRY_ENABLED: true,
   /** Parameter-set versions older than this are pruned, except active and best ones. */

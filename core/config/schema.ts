@@ -228,6 +228,11 @@ export const envSchema = z.object({
       DEFAULTS.WEBHOOK_FAILURE_THRESHOLD,
     ),
   ),
+  DELIVERY_RETENTION_DAYS: variable(
+    integer(1, 3650, 'a whole number of days from 1 to 3650').default(
+      DEFAULTS.DELIVERY_RETENTION_DAYS,
+    ),
+  ),
   DELIVERY_TRANSPORT: variable(
     z.enum(['local', 'qstash'], { error: 'expects local or qstash' }).default('local'),
   ),

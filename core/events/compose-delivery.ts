@@ -116,6 +116,7 @@ export function composeDelivery(options: ComposeDeliveryOptions): ComposedDelive
       maxAttempts: config.retries + 1,
     },
     pollIntervalMs: options.relayPollIntervalMs ?? 2000,
+    retentionDays: config.retentionDays,
   });
 
   return {

@@ -15,6 +15,8 @@ export interface DeliveryConfig {
   timeoutMs: number;
   schedule: RetrySchedule;
   failureThreshold: number;
+  /** Finished deliveries and relayed events older than this many days are deleted. */
+  retentionDays: number;
   email: ResendOptions | undefined;
   sms: TwilioOptions | undefined;
   push: VapidOptions | undefined;
@@ -90,6 +92,7 @@ export function deliveryConfigFromEnv(e: Env): DeliveryConfig {
     timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     schedule: { baseMs: e.WEBHOOK_RETRY_BASE_MS, maxMs: e.WEBHOOK_RETRY_MAX_MS },
     failureThreshold: e.WEBHOOK_FAILURE_THRESHOLD,
+    retentionDays: e.DELIVERY_RETENTION_DAYS,
     email,
     sms,
     push,

@@ -33,7 +33,13 @@ export interface OutboxRelayOptions {
    * process died mid-attempt) are published again; far longer than any attempt takes.
    */
   staleDeliveringMs?: number;
+  /** Relayed events and finished deliveries (with their attempts) older than this are deleted. */
+  retentionDays?: number;
 }
+
+/** How often the relay deletes what is past retention; every relay does, which is harmless. */
+const RETENTION_INTERVAL_MS = 60 * 60_000;
+const RETENTION_BATCH = 5000;
 
 /** The relay from the outbox to the deliveries and the transport. */
 export interface OutboxRelay {
@@ -89,6 +95,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let timer: NodeJS.Timeout | undefined;
   let unlisten: (() => Promise<void>) | undefined;
   let lastSweep = Date.now();
+  let lastRetention = 0;
+  const retentionDays = options.retentionDays ?? 30;
 
   const relayEvent = async (row: EventRow) => {
     const event = eventFromRow(row);
@@ -158,6 +166,37 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     logger.info({ republished: rows.length }, 'swept deliveries published again');
   };
 
+  // Old history goes in bounded batches, so one pass never holds locks for long.
+  const prune = async () => {
+    const [deliveries] = await db.query<{ n: number }>(
+      `with gone as (
+         delete from public.deliveries where id in (
+           select id from public.deliveries
+           where status in ('delivered', 'dead', 'cancelled')
+             and updated_at < now() - $1 * interval '1 day'
+           limit ${RETENTION_BATCH})
+         returning 1)
+       select count(*)::int as n from gone`,
+      [retentionDays],
+    );
+    const [events] = await db.query<{ n: number }>(
+      `with gone as (
+         delete from kai.events where id in (
+           select id from kai.events
+           where relayed_at is not null and relayed_at < now() - $1 * interval '1 day'
+           limit ${RETENTION_BATCH})
+         returning 1)
+       select count(*)::int as n from gone`,
+      [retentionDays],
+    );
+    if ((deliveries?.n ?? 0) + (events?.n ?? 0) > 0) {
+      logger.info(
+        { deliveries: deliveries?.n, events: events?.n },
+        'deleted history past retention',
+      );
+    }
+  };
+
   const runOnce = async () => {
     let relayed = 0;
     for (;;) {
@@ -168,6 +207,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (Date.now() - lastSweep >= republishAfterMs) {
       lastSweep = Date.now();
       await sweep().catch((error: unknown) => logger.warn({ err: error }, 'the sweep failed'));
+    }
+    if (Date.now() - lastRetention >= RETENTION_INTERVAL_MS) {
+      lastRetention = Date.now();
+      await prune().catch((error: unknown) => logger.warn({ err: error }, 'pruning failed'));
     }
     return relayed;
   };
