@@ -43,6 +43,7 @@ const app = createApp({
   maxUploadBytes: config.storage.maxUploadBytes,
   queueClasses: config.queue.classes,
   edge: config.edge,
+  registry: config.registry,
 });
 
 const listener = getRequestListener(app.fetch);

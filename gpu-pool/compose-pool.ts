@@ -1,6 +1,7 @@
 import type { KaiConfig } from '../core/config/load-config.ts';
 import type { Database } from '../core/db/database.ts';
 import type { Logger } from '../core/logging/logger.ts';
+import { registryHousekeeping } from '../core/registry/registry-housekeeping.ts';
 import { ALL_HANDLERS } from './handlers/all-handlers.ts';
 import { modelReportsOf } from './models/model-reports.ts';
 import { loadModelRepository, type ModelRepository } from './models/model-repository.ts';
@@ -37,6 +38,7 @@ export async function composePool(
     leaseMs: config.queue.leaseMs,
     retry: config.queue.retry,
     retentionDays: config.queue.retentionDays,
+    housekeeping: [{ name: 'registry', run: () => registryHousekeeping(db, config.registry) }],
     concurrency: config.pool.concurrency,
     prefetch: config.pool.prefetch,
     batchSizeLimit: config.pool.batchSizeLimit,

@@ -48,6 +48,11 @@ export interface WorkerPoolOptions {
   metrics?: PoolMetrics;
   /** Finished jobs older than this are deleted by the pool's housekeeping. */
   retentionDays?: number;
+  /**
+   * More upkeep for the pool's housekeeping pass (at start, then every 10 minutes), such as the
+   * parameter registry's; each runs on its own, and a failing one is logged and skipped.
+   */
+  housekeeping?: readonly { name: string; run: () => Promise<unknown> }[];
   /** The models this pool serves, published for `GET /v1/models` while the pool runs. */
   modelReports?: () => PoolModelReport[];
 }
@@ -288,8 +293,21 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (deleted > 0) logger.info({ deleted, retentionDays: options.retentionDays }, 'jobs deleted');
   };
 
+  const otherHousekeeping = async () => {
+    for (const task of options.housekeeping ?? []) {
+      try {
+        const result = await task.run();
+        logger.debug({ task: task.name, result }, 'housekeeping task done');
+      } catch (error) {
+        logger.warn({ err: error, task: task.name }, 'housekeeping task failed');
+      }
+    }
+  };
+
   const runHousekeeping = () => {
-    housekeeping().catch((error: unknown) => logger.warn({ err: error }, 'housekeeping failed'));
+    housekeeping()
+      .catch((error: unknown) => logger.warn({ err: error }, 'housekeeping failed'))
+      .then(otherHousekeeping);
   };
 
   const onJobChange = (payload: string) => {

@@ -70,6 +70,7 @@ runService('Kai failed to start', () => {
         maxUploadBytes: config.storage.maxUploadBytes,
         queueClasses: config.queue.classes,
         edge: config.edge,
+        registry: config.registry,
         webhooks: {
           transport: delivery.transport,
           checkUrl: (url) => delivery.http.checkUrl(url),

@@ -1,12 +1,15 @@
 import { StartupError } from '../errors.ts';
 import type { RateLimitStoreConfig } from '../http/middleware/create-rate-limiter.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
+import { type RegistrySettings, registrySettingsOf } from '../registry/registry-settings.ts';
 import { DEFAULTS } from './defaults.ts';
 import { type Env, envSchema } from './schema.ts';
 
 /** Kai's configuration, parsed once at start and passed down; nothing else reads the env. */
 export interface KaiConfig {
   http: { host: string; port: number };
+  /** The parameter registry: PARAM_REGISTRY_ENABLED, DEFAULT_PARAMETER_SET and friends. */
+  registry: RegistrySettings;
   log: { level: string };
   database:
     | {
@@ -105,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
       modelDir: e.MODEL_DIR,
       metricsPort: e.METRICS_PORT,
     },
+    registry: registrySettingsOf(e),
     edge: {
       rateLimit: {
         enabled: e.RATE_LIMIT_ENABLED,

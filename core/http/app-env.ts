@@ -2,6 +2,7 @@ import type { Auth } from '../auth/caller.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
+import type { RegistrySettings } from '../registry/registry-settings.ts';
 import type { ObjectStorage } from '../storage/object-storage.ts';
 
 /** The variables Kai's middleware sets on every request's context. */
@@ -31,4 +32,6 @@ export interface ApiDeps {
   /** The largest upload or base64 input accepted (UPLOAD_MAX_BYTES). */
   maxUploadBytes: number;
   queueClasses: QueueClasses;
+  /** What `parameters` in a submission resolve against (PARAM_REGISTRY_ENABLED and friends). */
+  registry: RegistrySettings;
 }

@@ -10,6 +10,7 @@ import type { Database } from '../db/database.ts';
 import { KaiError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
+import { DEFAULT_REGISTRY_SETTINGS } from '../registry/registry-settings.ts';
 import type { ObjectStorage } from '../storage/object-storage.ts';
 import type { ApiDeps, AppEnv } from './app-env.ts';
 import { healthRoutes, type Readiness } from './health-routes.ts';
@@ -74,6 +75,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     storage: options.storage,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULTS.UPLOAD_MAX_BYTES,
     queueClasses: options.queueClasses ?? structuredClone(DEFAULTS.KAI_QUEUES),
+    registry: options.registry ?? DEFAULT_REGISTRY_SETTINGS,
   };
 
   app.use(requestId());

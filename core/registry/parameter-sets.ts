@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { ValidationError } from '../errors.ts';
+import { recordEvent } from '../events/record-event.ts';
 import { type ParamValues, paramsSchemaOf } from '../studies/search-space.ts';
 import { findMaterialType } from './material-types.ts';
 import { UnknownParameterSetError } from './registry-errors.ts';
@@ -172,7 +173,32 @@ export async function addParameterSetVersion(
   if (input.activate) {
     await logChange(tx, set.id, versionId, set.next_version, 'activated', actor, {});
   }
-  return await getParameterSet(tx, ref);
+  const updated = await getParameterSet(tx, ref);
+  if (input.activate) await announceActivation(tx, updated, actor);
+  return updated;
+}
+
+/**
+ * Records `parameters.updated` in the transaction that changed the active version, for the
+ * user who changed it (a system change, without an actor, reaches no one's webhooks).
+ */
+async function announceActivation(
+  tx: Queryable,
+  set: ParameterSet,
+  actor: string | null,
+): Promise<void> {
+  await recordEvent(tx, {
+    type: 'parameters.updated',
+    ownerId: actor,
+    subject: set.id,
+    data: {
+      material: set.materialSlug,
+      task: set.task,
+      set: set.name,
+      version: set.active?.version ?? null,
+      values: set.active?.values ?? null,
+    },
+  });
 }
 
 /** Points a set's active version at `version`; logged. Run in a transaction. */
@@ -201,7 +227,9 @@ export async function activateVersion(
   await logChange(tx, set.id, row.id, version, 'activated', actor, {
     previous: set.active?.version ?? null,
   });
-  return await getParameterSet(tx, ref);
+  const updated = await getParameterSet(tx, ref);
+  await announceActivation(tx, updated, actor);
+  return updated;
 }
 
 /** A set with its active and best versions, or `UnknownParameterSetError`. */

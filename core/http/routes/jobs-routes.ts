@@ -9,6 +9,7 @@ import { parseIp } from '../../net/ip-address.ts';
 import { createOutboundGuard, UnsafeUrlError } from '../../net/outbound-guard.ts';
 import { cancelJob } from '../../queue/cancel-job.ts';
 import type { JobStatus } from '../../queue/job.ts';
+import type { ParametersRef } from '../../registry/resolve-parameters.ts';
 import type { JobInput } from '../../storage/job-input.ts';
 import { decodeBase64Input, InputTooLargeError, storeJobInput } from '../../storage/store-input.ts';
 import type { ApiDeps, AppEnv } from '../app-env.ts';
@@ -133,7 +134,7 @@ export function jobsRoutes(deps: ApiDeps) {
 
     try {
       const { job } = await asCaller(deps.db, auth, (tx) =>
-        submitJob(tx, deps.queueClasses, { ...submission, ownerId: auth.subject }),
+        submitJob(tx, deps.queueClasses, { ...submission, ownerId: auth.subject }, deps.registry),
       );
       c.get('logger').info({ jobId: job.id, type: job.type }, 'job submitted');
       c.header('location', `/v1/jobs/${job.id}`);
@@ -202,6 +203,7 @@ interface ParsedSubmission {
   runAfterMs?: number | undefined;
   maxAttempts?: number | undefined;
   timeoutMs?: number | undefined;
+  parameters?: ParametersRef | undefined;
   /** True when Kai stored the input, so a refused job must delete it again. */
   stored: boolean;
 }
@@ -274,6 +276,7 @@ async function submissionOf(
     runAfterMs: body.runAfterMs,
     maxAttempts: body.maxAttempts,
     timeoutMs: body.timeoutMs,
+    parameters: body.parameters,
     stored,
   };
 }

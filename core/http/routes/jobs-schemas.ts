@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Job, JobStatus } from '../../queue/job.ts';
+import { parametersRefSchema } from '../../registry/resolve-parameters.ts';
 
 /** Every status a job can have, and those it never leaves. */
 export const JOB_STATUSES = [
@@ -80,6 +81,11 @@ const submissionFields = {
     .optional(),
   maxAttempts: z.number().int().min(1).max(100).optional(),
   timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+  parameters: parametersRefSchema.optional().openapi({
+    description:
+      'A registry parameter set, resolved to its active version at submission and put in the ' +
+      'payload as `parameters`; the set defaults to DEFAULT_PARAMETER_SET.',
+  }),
 };
 
 /** `input` in a JSON submission: a URL the worker fetches, or the bytes in base64. */
