@@ -17,8 +17,9 @@ const MAX_BATCH = 500;
  * Gathers completions into one UPDATE, as graphile-worker batches its completions: many jobs
  * finishing together cost one round trip and one commit. One write is in flight at a time;
  * what finishes meanwhile waits for it and goes in the next, so batches grow with the load.
- * That costs nothing in parallelism: Postgres serialises the commits of transactions that
- * notify (the jobs table's triggers do), so concurrent writes would queue there instead. Each
+ * Little parallelism is lost: Postgres queues the notifications of committing transactions
+ * (the jobs table's triggers send them) one transaction at a time under a global lock, so
+ * concurrent completion writes would mostly wait there instead. Each
  * caller still learns its own fate: resolved when written, `LeaseLostError` when its lease
  * was gone.
  */

@@ -36,8 +36,9 @@ export interface WorkerPoolOptions {
    * Jobs claimed ahead of free handler slots, as graphile-worker's local queue: they wait in
    * this process, their leases heartbeated, and start as slots free up, so one claim serves
    * many short jobs. A held job is running as far as the database knows, so it counts against
-   * its class's global concurrency. Jobs whose handler is done but whose outcome is still being
-   * written count here too. 0 (the default) claims only for free slots.
+   * its class's global concurrency. Jobs whose handler is done and whose outcome is being
+   * written stay held but do not hold up claims (up to another `concurrency + prefetch` of
+   * them). 0 (the default) claims only for free slots.
    */
   prefetch?: number;
   /** The largest claim, and so the largest batch. */
