@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import onnxProto from 'onnx-proto';
 import { createLogger, type Logger } from '../core/logging/logger.ts';
+import { mulberry32 } from '../core/random/mulberry32.ts';
 import type { ModelManifestInput } from '../gpu-pool/models/manifest.ts';
 import { buildTextureNet } from './build-texture-net.ts';
 
@@ -246,18 +247,6 @@ export async function writeCorruptModel(dir: string, name: string): Promise<stri
   };
   await writeFile(join(versionDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return versionDir;
-}
-
-/** mulberry32: a small 32-bit PRNG whose sequence is fixed by its seed; returns [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function floatTensor(name: string, dims: number[], random: () => number, limit: number) {

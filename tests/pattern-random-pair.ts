@@ -4,6 +4,7 @@
 // embeddings by hand.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mulberry32 } from '../core/random/mulberry32.ts';
 import type { ModelManifestInput } from '../gpu-pool/models/manifest.ts';
 import {
   byteToUnicode,
@@ -11,7 +12,7 @@ import {
   END_OF_TEXT,
   START_OF_TEXT,
 } from '../gpu-pool/pattern/clip-tokenizer.ts';
-import { GraphBuilder, mulberry32 } from '../gpu-pool/texture/onnx-graph.ts';
+import { GraphBuilder } from '../gpu-pool/texture/onnx-graph.ts';
 
 /** Side of the random image encoder's input. */
 export const RANDOM_PAIR_IMAGE_SIZE = 32;

@@ -155,15 +155,3 @@ function valueInfo(name: string, dtype: 'float32' | 'int64', dims: Dims) {
     },
   });
 }
-
-/** mulberry32: a small 32-bit PRNG whose sequence is fixed by its seed; returns [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}

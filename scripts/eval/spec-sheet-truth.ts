@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../core/random/mulberry32.ts';
 import type { Comparator, LengthUnit } from '../../core/spec/specification.ts';
 
 /** The fields a rendered sheet states, as `parseSpecification` should read them. */
@@ -22,17 +23,8 @@ export interface SheetTruth {
   spec: ExpectedSpec;
 }
 
-/** mulberry32: a small seeded PRNG, so the same seed renders the same sheets. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** A seeded generator (mulberry32), so the same seed renders the same sheets. */
+export const seededRandom = mulberry32;
 
 const pick = <T>(random: () => number, items: readonly T[]): T =>
   items[Math.floor(random() * items.length)] as T;

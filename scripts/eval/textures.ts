@@ -3,7 +3,7 @@
 // that retrieval by family is measured on variations the texture net has never been tuned on
 // when a fresh `seed` is used.
 import sharp from 'sharp';
-import { mulberry32 } from '../../gpu-pool/texture/onnx-graph.ts';
+import { mulberry32 } from '../../core/random/mulberry32.ts';
 import { fbm, valueNoise } from './textures-noise.ts';
 
 /** The families of the set, each a kind of surface Kai's users photograph. */
