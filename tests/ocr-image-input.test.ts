@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readImageHeader } from '../core/spec/image-header.ts';
 import { inlineImageProblem, MAX_IMAGE_PIXELS } from '../core/spec/image-input.ts';
 import { ocrExtractPayload, specExtractPayload } from '../core/spec/job-payloads.ts';
-import { decodeImage, ImageInputError } from '../gpu-pool/ocr/decode-image.ts';
+import { decodeImage, ImageInputError } from '../gpu-pool/images/decode-image.ts';
 import { hugePng } from '../scripts/eval/bad-images.ts';
 
 const base = () => sharp({ create: { width: 64, height: 40, channels: 3, background: '#fff' } });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { RgbImage } from '../gpu-pool/images/decode-image.ts';
 import { cropLine } from '../gpu-pool/ocr/crop-line.ts';
 import { characterSetOf, decodeCtcGreedy } from '../gpu-pool/ocr/ctc-decode.ts';
 import { extractTextBoxes, type ProbabilityMap } from '../gpu-pool/ocr/db-postprocess.ts';
-import type { RgbImage } from '../gpu-pool/ocr/decode-image.ts';
 import { detectorInput, detectorSize, normalisePlanes } from '../gpu-pool/ocr/detector-input.ts';
 import { convexHull, minAreaRect, type Point } from '../gpu-pool/ocr/geometry.ts';
 import { halfTurn } from '../gpu-pool/ocr/line-orientation.ts';

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { RgbImage } from './decode-image.ts';
+import type { RgbImage } from '../images/decode-image.ts';
 import type { Point } from './geometry.ts';
 
 /**

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { RgbImage } from './decode-image.ts';
+import type { RgbImage } from '../images/decode-image.ts';
 
 /** How the detector's input is shaped; the defaults are those the manifest states. */
 export interface DetectorInputOptions {

@@ -1,6 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { RgbImage } from './decode-image.ts';
+import type { RgbImage } from '../images/decode-image.ts';
 import { recognizerBatch } from './recognizer-input.ts';
 
 /** The width PaddleOCR's direction classifier reads; longer lines are squeezed to it. */

@@ -1,9 +1,9 @@
 import { Tensor } from 'onnxruntime-node';
 import { repairOcrWords } from '../../core/spec/ocr-text-repair.ts';
+import type { RgbImage } from '../images/decode-image.ts';
 import { cropLine, scaleLine } from './crop-line.ts';
 import { type CharacterSet, decodeCtcGreedy } from './ctc-decode.ts';
 import { type BoxExtractionOptions, extractTextBoxes, type TextBox } from './db-postprocess.ts';
-import type { RgbImage } from './decode-image.ts';
 import { type DetectorInput, detectorInput } from './detector-input.ts';
 import { uprightLines } from './line-orientation.ts';
 import { readingOrder } from './reading-order.ts';

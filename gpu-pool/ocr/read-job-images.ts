@@ -1,8 +1,8 @@
 import type { Logger } from '../../core/logging/logger.ts';
 import type { HandlerJob, JobOutcome } from '../handlers/handler.ts';
 import { fatal, retryable } from '../handlers/handler.ts';
+import { decodeImage, ImageInputError } from '../images/decode-image.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
-import { decodeImage, ImageInputError } from './decode-image.ts';
 import { ocrModelOf } from './loaded-ocr-model.ts';
 import { type OcrResult, recognizeImages } from './ocr-engine.ts';
 

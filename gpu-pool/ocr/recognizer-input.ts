@@ -1,4 +1,4 @@
-import type { RgbImage } from './decode-image.ts';
+import type { RgbImage } from '../images/decode-image.ts';
 
 /** Widths the recognizer's inputs are padded to, so lines of similar length share one run. */
 export const WIDTH_BUCKETS = [

@@ -1,7 +1,8 @@
 import { Tensor } from 'onnxruntime-node';
 import { z } from 'zod';
+import type { ImageInputError } from '../images/decode-image.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
-import { decodeImageTensor, type ImageDecodeError } from '../texture/decode-image.ts';
+import { decodeImageTensor } from '../texture/decode-image.ts';
 import { ClipTokenizer } from './clip-tokenizer.ts';
 
 /** The model folder `pattern.match` loads: `<MODEL_DIR>/pattern-clip/<version>/`. */
@@ -75,7 +76,7 @@ export function clipPairOf(model: LoadedModel): Promise<ClipPair> {
 /** One image's unit-length embedding, or why it could not be read. */
 export type ImageEncoding =
   | { ok: true; embedding: Float32Array }
-  | { ok: false; error: ImageDecodeError };
+  | { ok: false; error: ImageInputError };
 
 /**
  * Decodes every image (cover-resized and centre-cropped to the model's size, normalised by its
@@ -87,10 +88,10 @@ export async function encodeImages(
 ): Promise<ImageEncoding[]> {
   const { imageSize: size, mean, std } = pair.settings;
   const decoded = await Promise.all(
-    images.map((bytes) => decodeImageTensor(bytes, size).catch((error: ImageDecodeError) => error)),
+    images.map((bytes) => decodeImageTensor(bytes, size).catch((error: ImageInputError) => error)),
   );
   const good = decoded.filter((d): d is Float32Array => d instanceof Float32Array);
-  if (good.length === 0) return decoded.map((d) => ({ ok: false, error: d as ImageDecodeError }));
+  if (good.length === 0) return decoded.map((d) => ({ ok: false, error: d as ImageInputError }));
 
   const plane = size * size;
   const stacked = new Float32Array(good.length * 3 * plane);

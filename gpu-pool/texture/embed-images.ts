@@ -1,6 +1,7 @@
 import { Tensor } from 'onnxruntime-node';
+import { ImageInputError } from '../images/decode-image.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
-import { decodeImageTensor, ImageDecodeError } from './decode-image.ts';
+import { decodeImageTensor } from './decode-image.ts';
 import { TEXTURE_NET } from './texture-net-spec.ts';
 
 /** What the texture net made of one image. */
@@ -12,7 +13,7 @@ export type TextureEmbedding =
       /** Mean Gabor energy per orientation, summed over scales, in orientation order. */
       orientationEnergy: number[];
     }
-  | { ok: false; error: ImageDecodeError };
+  | { ok: false; error: ImageInputError };
 
 /** The model as the texture code needs it: a session run keyed by input name. */
 export type TextureModel = Pick<LoadedModel, 'run' | 'manifest'>;
@@ -31,7 +32,7 @@ export async function embedImages(
   const decoded = await Promise.all(
     images.map((bytes) =>
       decodeImageTensor(bytes, size, options).catch((error: unknown) => {
-        if (error instanceof ImageDecodeError) return error;
+        if (error instanceof ImageInputError) return error;
         throw error;
       }),
     ),
@@ -39,7 +40,7 @@ export async function embedImages(
 
   const good = decoded.filter((d): d is Float32Array => d instanceof Float32Array);
   const results: TextureEmbedding[] = [];
-  if (good.length === 0) return decoded.map((d) => ({ ok: false, error: d as ImageDecodeError }));
+  if (good.length === 0) return decoded.map((d) => ({ ok: false, error: d as ImageInputError }));
 
   // One batch tensor for the whole batch: the point of batching on a GPU.
   const plane = 3 * size * size;

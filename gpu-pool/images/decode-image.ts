@@ -12,7 +12,7 @@ export interface RgbImage {
 /** The stable codes of an image that cannot be read; every attempt would fail the same way. */
 export type ImageProblemCode = 'image_empty' | 'image_unreadable' | 'image_too_large';
 
-/** An input image the OCR cannot read, with the stable code its job fails with. */
+/** An input image a handler cannot read, with the stable code its job fails with. */
 export class ImageInputError extends Error {
   readonly code: ImageProblemCode;
 
@@ -25,13 +25,16 @@ export class ImageInputError extends Error {
 
 /**
  * Decodes a PNG, JPEG or WebP file to RGB with sharp: EXIF orientation applied, transparency
- * flattened onto white. Refuses (as `ImageInputError`) zero bytes, bytes that are not one of
- * those formats, truncated or corrupt files, and images over `maxPixels`, which sharp checks
- * from the header before it decodes anything.
+ * flattened onto white, and with `coverSize` cover-resized and centre-cropped to a square of
+ * that side. Refuses (as `ImageInputError`) zero bytes, bytes that are not one of those
+ * formats, truncated or corrupt files, and images over `maxPixels`, which is checked from the
+ * header before any pixel is decoded. Every image handler (OCR, textures, patterns) reads its
+ * inputs here, so they fail alike with the same codes.
  */
 export async function decodeImage(
   bytes: Uint8Array,
   maxPixels: number = MAX_IMAGE_PIXELS,
+  options: { coverSize?: number } = {},
 ): Promise<RgbImage> {
   if (bytes.length === 0) throw new ImageInputError('image_empty', 'The image is empty (0 bytes).');
 
@@ -40,19 +43,23 @@ export async function decodeImage(
     throw new ImageInputError('image_unreadable', 'The bytes are not a PNG, JPEG or WebP image.');
   }
   const problem = sizeProblem(header);
-  if (problem !== undefined) {
+  if (problem !== undefined || (header.width ?? 1) * (header.height ?? 1) > maxPixels) {
     const code = header.width === 0 || header.height === 0 ? 'image_empty' : 'image_too_large';
-    throw new ImageInputError(code, `The image cannot be read: ${problem}.`);
+    const detail = problem ?? `it is over the limit of ${maxPixels} pixels (width times height)`;
+    throw new ImageInputError(code, `The image cannot be read: ${detail}.`);
   }
 
+  // failOn 'truncated' refuses a file that ends early instead of padding it.
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
+    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated' })
       .rotate()
       .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+      .toColourspace('srgb');
+    if (options.coverSize !== undefined) {
+      const side = options.coverSize;
+      pipeline = pipeline.resize(side, side, { fit: 'cover', position: 'centre' });
+    }
+    const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height };
   } catch (error) {
     const message = (error as Error).message;
