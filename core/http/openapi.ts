@@ -71,6 +71,16 @@ export function problem(description: string) {
   };
 }
 
+/** The OpenAPI response entry of a JSON answer, for `createRoute({ responses })`. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+/** The request part of a route that takes a required JSON body, for `createRoute({ request })`. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { body: { required: true, content: { 'application/json': { schema } } } };
+}
+
 /** The problems any authenticated route can answer with. */
 export const AUTH_PROBLEMS = {
   401: problem('No credentials, or credentials that do not verify.'),

@@ -25,7 +25,14 @@ import {
 import { suggestParameters } from '../../registry/suggest-parameters.ts';
 import { getTask, listTasks } from '../../registry/tasks.ts';
 import type { ApiDeps } from '../app-env.ts';
-import { AUTH_PROBLEMS, BEARER_SECURITY, createRouter, problem } from '../openapi.ts';
+import {
+  AUTH_PROBLEMS,
+  BEARER_SECURITY,
+  createRouter,
+  jsonBody,
+  jsonResponse,
+  problem,
+} from '../openapi.ts';
 import {
   ChangeSchema,
   MaterialSchema,
@@ -63,13 +70,6 @@ const SetParam = z.object({
     .openapi({ param: { name: 'set', in: 'path' }, description: 'The set name' }),
 });
 const SetPath = MaterialParam.extend(TaskParam.shape).extend(SetParam.shape);
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { required: true, content: { 'application/json': { schema } } },
-});
 const NOT_FOUND = problem('No such material type, task or set.');
 const DISABLED = problem('The registry is turned off (`registry_disabled`).');
 
@@ -80,7 +80,7 @@ const listTasksRoute = createRoute({
   summary: 'The tasks the registry keeps parameters for, with their parameter spaces',
   security: BEARER_SECURITY,
   responses: {
-    200: json(z.object({ tasks: z.array(TaskSchema) }), 'Every task'),
+    200: jsonResponse(z.object({ tasks: z.array(TaskSchema) }), 'Every task'),
     ...AUTH_PROBLEMS,
     503: DISABLED,
   },
@@ -100,7 +100,7 @@ const listMaterialsRoute = createRoute({
     }),
   },
   responses: {
-    200: json(
+    200: jsonResponse(
       z.object({ materials: z.array(MaterialSchema), next: z.string().nullable() }),
       'A page',
     ),
@@ -115,7 +115,7 @@ const createMaterialRoute = createRoute({
   tags: [TAG],
   summary: 'Registers a material type; its property vector is computed from its properties',
   security: BEARER_SECURITY,
-  request: body(
+  request: jsonBody(
     z
       .strictObject({
         slug: z.string().regex(SLUG),
@@ -127,7 +127,7 @@ const createMaterialRoute = createRoute({
       .openapi('NewMaterialType'),
   ),
   responses: {
-    201: json(MaterialSchema, 'The material type'),
+    201: jsonResponse(MaterialSchema, 'The material type'),
     ...AUTH_PROBLEMS,
     409: problem('The slug is taken (`material_exists`).'),
     503: DISABLED,
@@ -142,7 +142,7 @@ const getMaterialRoute = createRoute({
   security: BEARER_SECURITY,
   request: { params: MaterialParam },
   responses: {
-    200: json(MaterialSchema, 'The material type'),
+    200: jsonResponse(MaterialSchema, 'The material type'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     503: DISABLED,
@@ -163,7 +163,7 @@ const neighboursRoute = createRoute({
     }),
   },
   responses: {
-    200: json(
+    200: jsonResponse(
       z.object({ method: z.enum(['hnsw', 'exact']), neighbours: z.array(NeighbourSchema) }),
       'Neighbours, most similar first',
     ),
@@ -181,7 +181,7 @@ const listSetsRoute = createRoute({
   security: BEARER_SECURITY,
   request: { params: MaterialParam.extend(TaskParam.shape) },
   responses: {
-    200: json(z.object({ sets: z.array(SetSchema) }), 'The sets, by name'),
+    200: jsonResponse(z.object({ sets: z.array(SetSchema) }), 'The sets, by name'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     503: DISABLED,
@@ -196,7 +196,7 @@ const getSetRoute = createRoute({
   security: BEARER_SECURITY,
   request: { params: SetPath },
   responses: {
-    200: json(
+    200: jsonResponse(
       SetSchema.extend({ versions: z.array(VersionSchema), changes: z.array(ChangeSchema) }),
       'The set and its history',
     ),
@@ -214,7 +214,7 @@ const addVersionRoute = createRoute({
   security: BEARER_SECURITY,
   request: {
     params: SetPath,
-    ...body(
+    ...jsonBody(
       z
         .strictObject({
           values: ParamValuesSchema,
@@ -227,7 +227,7 @@ const addVersionRoute = createRoute({
     ),
   },
   responses: {
-    201: json(SetSchema, 'The set with its new version'),
+    201: jsonResponse(SetSchema, 'The set with its new version'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     422: problem("Values outside the task's parameter space, field by field."),
@@ -241,9 +241,9 @@ const activateRoute = createRoute({
   tags: [TAG],
   summary: 'Points the set at another of its versions (a rollback, or a promotion)',
   security: BEARER_SECURITY,
-  request: { params: SetPath, ...body(z.strictObject({ version: z.number().int().min(1) })) },
+  request: { params: SetPath, ...jsonBody(z.strictObject({ version: z.number().int().min(1) })) },
   responses: {
-    200: json(SetSchema, 'The set'),
+    200: jsonResponse(SetSchema, 'The set'),
     ...AUTH_PROBLEMS,
     404: problem('No such set or version (versions past retention are pruned).'),
     503: DISABLED,
@@ -266,7 +266,7 @@ const suggestRoute = createRoute({
     }),
   },
   responses: {
-    200: json(SuggestionSchema, 'The suggestion, its neighbours and their similarities'),
+    200: jsonResponse(SuggestionSchema, 'The suggestion, its neighbours and their similarities'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     503: DISABLED,

@@ -24,7 +24,15 @@ import {
 } from '../../studies/tell-trial.ts';
 import { warmStartStudy } from '../../studies/warm-start-study.ts';
 import type { ApiDeps } from '../app-env.ts';
-import { AUTH_PROBLEMS, BEARER_SECURITY, createRouter, IdParam, problem } from '../openapi.ts';
+import {
+  AUTH_PROBLEMS,
+  BEARER_SECURITY,
+  createRouter,
+  IdParam,
+  jsonBody,
+  jsonResponse,
+  problem,
+} from '../openapi.ts';
 import { DEFAULT_REGISTRY_SETTINGS, type RegistrySettings } from './registry-routes.ts';
 import { ParamValuesSchema, SearchSpaceSchema, SetSchema } from './registry-schemas.ts';
 
@@ -117,13 +125,6 @@ const TrialPath = IdParam.extend({
     .min(0)
     .openapi({ param: { name: 'number', in: 'path' }, description: 'The trial number' }),
 });
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { required: true, content: { 'application/json': { schema } } },
-});
 const NOT_FOUND = problem('No such study (of yours) or trial.');
 const NOT_RUNNING = problem('The trial is not running (`trial_not_running`): told, or failed.');
 
@@ -133,9 +134,9 @@ const createStudyRoute = createRoute({
   tags: [TAG],
   summary: 'Creates a study, optionally warm-started from similar materials\u2019 studies',
   security: BEARER_SECURITY,
-  request: body(NewStudyBody),
+  request: jsonBody(NewStudyBody),
   responses: {
-    201: json(StudySchema.extend({ warmStart: WarmStartSchema.nullable() }), 'The study'),
+    201: jsonResponse(StudySchema.extend({ warmStart: WarmStartSchema.nullable() }), 'The study'),
     ...AUTH_PROBLEMS,
     404: problem('No such material type or task.'),
     422: problem('A study without a space or task, or a bad space.'),
@@ -150,7 +151,7 @@ const listStudiesRoute = createRoute({
   security: BEARER_SECURITY,
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
   responses: {
-    200: json(z.object({ studies: z.array(StudySchema) }), 'Studies'),
+    200: jsonResponse(z.object({ studies: z.array(StudySchema) }), 'Studies'),
     ...AUTH_PROBLEMS,
   },
 });
@@ -162,7 +163,7 @@ const getStudyRoute = createRoute({
   summary: 'A study with its trial counts and best trial',
   security: BEARER_SECURITY,
   request: { params: IdParam },
-  responses: { 200: json(SummarySchema, 'The study'), ...AUTH_PROBLEMS, 404: NOT_FOUND },
+  responses: { 200: jsonResponse(SummarySchema, 'The study'), ...AUTH_PROBLEMS, 404: NOT_FOUND },
 });
 
 const askRoute = createRoute({
@@ -182,7 +183,11 @@ const askRoute = createRoute({
       },
     },
   },
-  responses: { 200: json(TrialSchema, 'A running trial'), ...AUTH_PROBLEMS, 404: NOT_FOUND },
+  responses: {
+    200: jsonResponse(TrialSchema, 'A running trial'),
+    ...AUTH_PROBLEMS,
+    404: NOT_FOUND,
+  },
 });
 
 const enqueueRoute = createRoute({
@@ -191,9 +196,9 @@ const enqueueRoute = createRoute({
   tags: [TAG],
   summary: 'Queues a trial with fixed parameters, asked before the sampler',
   security: BEARER_SECURITY,
-  request: { params: IdParam, ...body(z.strictObject({ params: ParamValuesSchema })) },
+  request: { params: IdParam, ...jsonBody(z.strictObject({ params: ParamValuesSchema })) },
   responses: {
-    201: json(TrialSchema, 'The waiting trial'),
+    201: jsonResponse(TrialSchema, 'The waiting trial'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     422: problem("Parameters outside the study's space."),
@@ -215,7 +220,7 @@ const listTrialsRoute = createRoute({
     }),
   },
   responses: {
-    200: json(z.object({ trials: z.array(TrialSchema) }), 'Trials'),
+    200: jsonResponse(z.object({ trials: z.array(TrialSchema) }), 'Trials'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
   },
@@ -227,9 +232,9 @@ const tellRoute = createRoute({
   tags: [TAG],
   summary: "Records a running trial's outcome: complete with its value, pruned or failed",
   security: BEARER_SECURITY,
-  request: { params: TrialPath, ...body(tellSchema) },
+  request: { params: TrialPath, ...jsonBody(tellSchema) },
   responses: {
-    200: json(TrialSchema, 'The finished trial'),
+    200: jsonResponse(TrialSchema, 'The finished trial'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     409: NOT_RUNNING,
@@ -244,10 +249,10 @@ const reportRoute = createRoute({
   security: BEARER_SECURITY,
   request: {
     params: TrialPath,
-    ...body(z.strictObject({ step: z.number().int().min(0), value: z.number() })),
+    ...jsonBody(z.strictObject({ step: z.number().int().min(0), value: z.number() })),
   },
   responses: {
-    200: json(z.object({ shouldPrune: z.boolean() }), 'The pruning decision'),
+    200: jsonResponse(z.object({ shouldPrune: z.boolean() }), 'The pruning decision'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     409: NOT_RUNNING,
@@ -275,9 +280,9 @@ const warmStartRoute = createRoute({
   tags: [TAG],
   summary: "Enqueues similar materials' best trials and adds their trials as TPE priors",
   security: BEARER_SECURITY,
-  request: { params: IdParam, ...body(WarmStartOptions) },
+  request: { params: IdParam, ...jsonBody(WarmStartOptions) },
   responses: {
-    200: json(WarmStartSchema, 'What was borrowed from where'),
+    200: jsonResponse(WarmStartSchema, 'What was borrowed from where'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     422: problem('The study has no material or task.'),
@@ -292,7 +297,7 @@ const promoteRoute = createRoute({
   security: BEARER_SECURITY,
   request: {
     params: IdParam,
-    ...body(
+    ...jsonBody(
       z.strictObject({
         set: z
           .string()
@@ -303,7 +308,10 @@ const promoteRoute = createRoute({
     ),
   },
   responses: {
-    201: json(z.object({ set: SetSchema, trialNumber: z.number().int() }), 'The new version'),
+    201: jsonResponse(
+      z.object({ set: SetSchema, trialNumber: z.number().int() }),
+      'The new version',
+    ),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
     409: problem('No complete trial, or no material and task (`nothing_to_promote`).'),
