@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectCapabilities, requireVector } from '../core/db/capabilities.ts';
+import { cachedCapabilities, detectCapabilities, requireVector } from '../core/db/capabilities.ts';
+import type { Queryable } from '../core/db/database.ts';
 import { CapabilityUnavailableError } from '../core/errors.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
@@ -47,5 +48,30 @@ describe('database capabilities', () => {
         expect(error).toMatchObject({ code: 'capability_unavailable', status: 503 });
       }
     }
+  });
+
+  it('asks the database once when cached, and again after a failed ask', async () => {
+    let asked = 0;
+    let failNext = true;
+    const counting: Queryable = {
+      query: async (text, params) => {
+        asked += 1;
+        if (failNext) {
+          failNext = false;
+          throw new Error('connection reset');
+        }
+        return await testDb.db.query(text, params);
+      },
+      exec: (script) => testDb.db.exec(script),
+    };
+    const capabilitiesOf = cachedCapabilities(counting);
+
+    await expect(capabilitiesOf()).rejects.toThrow('connection reset');
+    const [first, second] = await Promise.all([capabilitiesOf(), capabilitiesOf()]);
+    await capabilitiesOf();
+
+    expect(asked).toBe(2);
+    expect(first).toEqual(await detectCapabilities(testDb.db));
+    expect(second).toBe(first);
   });
 });

@@ -16,6 +16,21 @@ export async function detectCapabilities(db: Queryable): Promise<DatabaseCapabil
 }
 
 /**
+ * `detectCapabilities` asked once and remembered: extensions do not come and go under a
+ * running process. A failed ask is forgotten, so the next call asks again.
+ */
+export function cachedCapabilities(db: Queryable): () => Promise<DatabaseCapabilities> {
+  let capabilities: Promise<DatabaseCapabilities> | undefined;
+  return () => {
+    capabilities ??= detectCapabilities(db).catch((error: unknown) => {
+      capabilities = undefined;
+      throw error;
+    });
+    return capabilities;
+  };
+}
+
+/**
  * Throws `capability_unavailable` unless pgvector is there, so that features built on vectors
  * answer clearly on a database without it (such as Debian's Postgres) instead of failing deep
  * inside a query.

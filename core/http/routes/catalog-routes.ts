@@ -12,11 +12,7 @@ import {
 import { findSimilarItems } from '../../catalog/find-similar-items.ts';
 import { listCatalogItems } from '../../catalog/list-catalog-items.ts';
 import { MAX_NEIGHBOURS } from '../../catalog/nearest-items.ts';
-import {
-  type DatabaseCapabilities,
-  detectCapabilities,
-  requireVector,
-} from '../../db/capabilities.ts';
+import { cachedCapabilities, requireVector } from '../../db/capabilities.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { ApiDeps } from '../app-env.ts';
 import { AUTH_PROBLEMS, BEARER_SECURITY, createRouter, IdParam, problem } from '../openapi.ts';
@@ -188,14 +184,9 @@ const similar = createRoute({
 export function catalogRoutes(deps: ApiDeps) {
   const router = createRouter();
 
-  // Extensions do not come and go under a running API; ask once, again only after a failure.
-  let capabilities: Promise<DatabaseCapabilities> | undefined;
+  const capabilitiesOf = cachedCapabilities(deps.db);
   const requireCatalogVectors = async (feature: string) => {
-    capabilities ??= detectCapabilities(deps.db).catch((error: unknown) => {
-      capabilities = undefined;
-      throw error;
-    });
-    requireVector(await capabilities, feature);
+    requireVector(await capabilitiesOf(), feature);
   };
 
   router.openapi(addItems, async (c) => {

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { callerOf } from '../../auth/authenticate.ts';
 import { asCaller } from '../../auth/user-scope.ts';
-import { type DatabaseCapabilities, detectCapabilities } from '../../db/capabilities.ts';
+import { cachedCapabilities } from '../../db/capabilities.ts';
 import { materialPropertiesSchema } from '../../registry/material-properties.ts';
 import {
   createMaterialType,
@@ -284,14 +284,7 @@ export function registryRoutes(
 ) {
   const router = createRouter();
 
-  let capabilities: Promise<DatabaseCapabilities> | undefined;
-  const capabilitiesOf = () => {
-    capabilities ??= detectCapabilities(deps.db).catch((error: unknown) => {
-      capabilities = undefined;
-      throw error;
-    });
-    return capabilities;
-  };
+  const capabilitiesOf = cachedCapabilities(deps.db);
 
   router.use('/v1/registry/*', async (_c, next) => {
     if (!settings.enabled) throw new RegistryDisabledError();

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { callerOf } from '../../auth/authenticate.ts';
 import { asCaller } from '../../auth/user-scope.ts';
-import { type DatabaseCapabilities, detectCapabilities } from '../../db/capabilities.ts';
+import { cachedCapabilities } from '../../db/capabilities.ts';
 import { RegistryDisabledError } from '../../registry/registry-errors.ts';
 import { askTrial } from '../../studies/ask-trial.ts';
 import { enqueueTrial } from '../../studies/enqueue-trial.ts';
@@ -329,14 +329,7 @@ export function studiesRoutes(
 ) {
   const router = createRouter();
 
-  let capabilities: Promise<DatabaseCapabilities> | undefined;
-  const capabilitiesOf = () => {
-    capabilities ??= detectCapabilities(deps.db).catch((error: unknown) => {
-      capabilities = undefined;
-      throw error;
-    });
-    return capabilities;
-  };
+  const capabilitiesOf = cachedCapabilities(deps.db);
   const requireRegistry = () => {
     if (!settings.enabled) throw new RegistryDisabledError();
   };
