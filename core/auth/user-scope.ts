@@ -19,17 +19,36 @@ export function asCaller<T>(
 ): Promise<T> {
   const claims = claimsOf(auth);
   return db.transaction(async (tx) => {
-    // The claims, the mark that the API itself writes (users may not write straight through
-    // PostgREST) and the role, all local to this transaction, in one statement. It is not
-    // awaited before `work` starts: on the server driver the work's first statement follows
-    // it down the same connection without a round trip between them, and runs after it. Should
-    // it fail, the transaction is aborted and every later statement of `work` fails too.
-    const scoped = tx.query(
-      `select set_config('request.jwt.claims', $1, true), set_config('kai.via_api', 'on', true),
-              set_config('role', 'authenticated', true)`,
-      [claims],
-    );
-    const [, result] = await Promise.all([scoped, work(tx)]);
+    // Not awaited before `work` starts: on the server driver the work's first statement
+    // follows it down the same connection without a round trip between them, and runs after
+    // it. Should it fail, the transaction is aborted and every later statement of `work` fails
+    // too.
+    const [, result] = await Promise.all([scopeToCaller(tx, claims), work(tx)]);
     return result;
   });
+}
+
+/**
+ * Makes the rest of the transaction `tx` run as the caller whose claims (`claimsOf`) are
+ * given: the claims, the mark that the API itself writes (users may not write straight through
+ * PostgREST) and the role `authenticated`, all local to the transaction, in one statement. It
+ * may be called again in the same transaction for another caller.
+ */
+export async function scopeToCaller(tx: Queryable, claims: string): Promise<void> {
+  await tx.query(
+    `select set_config('request.jwt.claims', $1, true), set_config('kai.via_api', 'on', true),
+            set_config('role', 'authenticated', true)`,
+    [claims],
+  );
+}
+
+/**
+ * A `Queryable` whose every statement runs as `auth` (`asCaller`), each in a transaction of its
+ * own: for a few reads under RLS outside any transaction of the caller's.
+ */
+export function callerQueryable(db: Database, auth: Auth): Queryable {
+  return {
+    query: (text, params) => asCaller(db, auth, (tx) => tx.query(text, params)),
+    exec: (script) => asCaller(db, auth, (tx) => tx.exec(script)),
+  };
 }

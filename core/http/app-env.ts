@@ -1,5 +1,6 @@
 import type { Auth } from '../auth/caller.ts';
 import type { Database } from '../db/database.ts';
+import type { JobSubmitter } from '../jobs/job-submitter.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import type { RegistrySettings } from '../registry/registry-settings.ts';
@@ -32,6 +33,8 @@ export interface ApiDeps {
   /** The largest upload or base64 input accepted (UPLOAD_MAX_BYTES). */
   maxUploadBytes: number;
   queueClasses: QueueClasses;
+  /** Where `POST /v1/jobs` enqueues: as the caller, many submissions to a commit under load. */
+  jobSubmitter: JobSubmitter;
   /** What `parameters` in a submission resolve against (PARAM_REGISTRY_ENABLED and friends). */
   registry: RegistrySettings;
 }

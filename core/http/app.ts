@@ -8,6 +8,7 @@ import type { JwtVerifier } from '../auth/jwt-verifier.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import type { Database } from '../db/database.ts';
 import { KaiError, NotFoundError } from '../errors.ts';
+import { createJobSubmitter } from '../jobs/job-submitter.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { DEFAULT_REGISTRY_SETTINGS } from '../registry/registry-settings.ts';
@@ -75,6 +76,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     storage: options.storage,
     maxUploadBytes: options.maxUploadBytes ?? DEFAULTS.UPLOAD_MAX_BYTES,
     queueClasses: options.queueClasses ?? structuredClone(DEFAULTS.KAI_QUEUES),
+    jobSubmitter: createJobSubmitter(options.db),
     registry: options.registry ?? DEFAULT_REGISTRY_SETTINGS,
   };
 

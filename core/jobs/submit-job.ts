@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { ValidationError } from '../errors.ts';
-import { type EnqueueResult, enqueueJob } from '../queue/enqueue.ts';
+import { type EnqueueResult, enqueueJob, type JobSpec } from '../queue/enqueue.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { UnknownQueueError } from '../queue/queue-errors.ts';
 import { RegistryDisabledError } from '../registry/registry-errors.ts';
@@ -45,6 +45,20 @@ export async function submitJob(
   submission: Submission,
   registry: Pick<RegistrySettings, 'enabled' | 'defaultSet'> = DEFAULT_REGISTRY_SETTINGS,
 ): Promise<EnqueueResult> {
+  return await enqueueJob(db, await prepareJob(db, classes, submission, registry));
+}
+
+/**
+ * The checks and resolving of `submitJob`, without the enqueue: the job spec to enqueue, or the
+ * same errors. `db` is read only for named parameters and for types that need pgvector or a
+ * ready model.
+ */
+export async function prepareJob(
+  db: Queryable,
+  classes: QueueClasses,
+  submission: Submission,
+  registry: Pick<RegistrySettings, 'enabled' | 'defaultSet'> = DEFAULT_REGISTRY_SETTINGS,
+): Promise<JobSpec> {
   const jobType = jobTypeOf(submission.type);
   const queue = submission.queue ?? jobType.queue;
   if (!(queue in classes)) throw new UnknownQueueError(queue, Object.keys(classes));
@@ -78,7 +92,7 @@ export async function submitJob(
 
   await assertJobTypeAvailable(db, jobType);
 
-  return await enqueueJob(db, {
+  return {
     type: jobType.type,
     payload: parsed.data,
     ownerId: submission.ownerId,
@@ -89,5 +103,5 @@ export async function submitJob(
     maxAttempts: submission.maxAttempts,
     timeoutMs: submission.timeoutMs,
     idempotencyKey: submission.idempotencyKey,
-  });
+  };
 }

@@ -60,9 +60,23 @@ export async function enqueueJobs(
   db: Queryable,
   specs: readonly JobSpec[],
 ): Promise<EnqueueResult[]> {
+  const results = await enqueueJobsEach(db, specs);
+  for (const result of results) if (result instanceof IdempotencyConflictError) throw result;
+  return results as EnqueueResult[];
+}
+
+/**
+ * `enqueueJobs`, but an idempotency conflict is the result of its own spec instead of an error
+ * of the whole call: the other specs are enqueued (the conflicting one never is). The insert is
+ * the first statement sent, synchronously on the call, so a statement issued just before it on
+ * the same connection (the caller's claims) runs first.
+ */
+export async function enqueueJobsEach(
+  db: Queryable,
+  specs: readonly JobSpec[],
+): Promise<(EnqueueResult | IdempotencyConflictError)[]> {
   if (specs.length === 0) return [];
 
-  // Ids are chosen here so that each result is matched to its spec whatever the row order.
   const rows = specs.map((s) => ({
     id: randomUUID(),
     type: s.type,
@@ -79,7 +93,6 @@ export async function enqueueJobs(
   const inserted = new Map<string, JobRow>();
   for (const row of await db.query<JobRow>(INSERT_JOBS, [rows])) inserted.set(row.id, row);
 
-  // A keyed spec that inserted nothing met an existing job: look those up by their keys.
   const keyOf = (ownerId: string | null, key: string | null) => `${ownerId ?? ''}\u0000${key}`;
   const existing = new Map<string, JobRow>();
   const skipped = rows.filter((r) => !inserted.has(r.id));
@@ -99,7 +112,9 @@ export async function enqueueJobs(
     if (!match) throw new Error(`The job with idempotency key ${key} vanished while enqueuing.`);
     const spec = specs[i] as JobSpec;
     const samePayload = isDeepStrictEqual(match.payload, JSON.parse(JSON.stringify(spec.payload)));
-    if (match.type !== spec.type || !samePayload) throw new IdempotencyConflictError(key, match.id);
+    if (match.type !== spec.type || !samePayload) {
+      return new IdempotencyConflictError(key, match.id);
+    }
     return { job: jobFromRow(match), created: false };
   });
 }

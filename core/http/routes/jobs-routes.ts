@@ -2,9 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { callerOf } from '../../auth/authenticate.ts';
 import type { Auth } from '../../auth/caller.ts';
-import { asCaller } from '../../auth/user-scope.ts';
+import { asCaller, callerQueryable } from '../../auth/user-scope.ts';
 import { KaiError, NotFoundError, ValidationError } from '../../errors.ts';
-import { submitJob } from '../../jobs/submit-job.ts';
+import { prepareJob } from '../../jobs/submit-job.ts';
 import { parseIp } from '../../net/ip-address.ts';
 import { createOutboundGuard, UnsafeUrlError } from '../../net/outbound-guard.ts';
 import { cancelJob } from '../../queue/cancel-job.ts';
@@ -133,9 +133,15 @@ export function jobsRoutes(deps: ApiDeps) {
     const submission = await submissionOf(c, deps, auth);
 
     try {
-      const { job } = await asCaller(deps.db, auth, (tx) =>
-        submitJob(tx, deps.queueClasses, { ...submission, ownerId: auth.subject }, deps.registry),
+      // The checks read (as the caller) only what the submission needs; the enqueue may share
+      // its commit with other submissions, each row inserted as its own caller.
+      const spec = await prepareJob(
+        callerQueryable(deps.db, auth),
+        deps.queueClasses,
+        { ...submission, ownerId: auth.subject },
+        deps.registry,
       );
+      const { job } = await deps.jobSubmitter.enqueue(auth, spec);
       c.get('logger').info({ jobId: job.id, type: job.type }, 'job submitted');
       c.header('location', `/v1/jobs/${job.id}`);
       return c.json(jobJson(job), 202);
