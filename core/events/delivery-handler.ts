@@ -17,6 +17,7 @@ import {
   excerpt,
   recordAttempt,
 } from './deliveries.ts';
+import { createDeliveryStatements } from './delivery-statements.ts';
 import {
   type DeliveryMessage,
   type DeliveryTransport,
@@ -25,7 +26,6 @@ import {
   retryDelayMs,
 } from './delivery-transport.ts';
 import type { SendResult } from './send-result.ts';
-import { StatementBatcher } from './statement-batcher.ts';
 
 /** The channels' providers; a channel without one fails its deliveries with a clear error. */
 export interface ChannelProviders {
@@ -71,73 +71,6 @@ export interface DeliveryHandler {
   giveUp(message: DeliveryMessage, reason: string): Promise<void>;
 }
 
-// One round trip for every claim waiting: the claims, and each webhook's endpoint beside it.
-// The claim commits without waiting for the WAL flush (`synchronous_commit` off for this one
-// transaction): a claim lost in a crash only means the delivery is attempted again, which
-// at-least-once delivery allows, and the attempt no longer waits for a disk flush first.
-const CLAIM = `
-  with wanted as (
-    select * from jsonb_to_recordset($1::jsonb) as w(id uuid, replay int)
-  ), claimed as (
-    update public.deliveries d set status = 'delivering', attempts = d.attempts + 1,
-      next_attempt_at = null
-    from wanted w
-    where d.id = any($2::uuid[]) and d.id = w.id and d.replays = w.replay
-      and d.status in ('pending', 'retrying', 'delivering')
-      and (d.deliver_after is null or d.deliver_after <= now())
-    returning d.*
-  )
-  select c.*, to_jsonb(e.*) as endpoint
-  from claimed c left join public.webhook_endpoints e on e.id = c.endpoint_id
-  cross join (select set_config('synchronous_commit', 'off', true)) as async_commit`;
-
-// One statement for every success waiting, so atomic without a transaction: the attempts, the
-// delivered states and the endpoints' failure counts back to zero. It too commits without
-// waiting for the WAL flush: the message was delivered, and a success lost in a crash leaves
-// the delivery `delivering`, which the relay's sweep publishes again (a duplicate with the same
-// webhook-id, which at-least-once delivery allows). Failures, retries and dead letters are
-// written with a full commit.
-// Limitation: such a lost success also loses its attempt's row in the delivery log.
-const SETTLE_DELIVERED = `
-  with done as (
-    select * from jsonb_to_recordset($1::jsonb) as s(
-      id uuid, owner_id uuid, attempt int, started_at timestamptz, duration_ms int,
-      status_code int, response_excerpt text
-    )
-    where set_config('synchronous_commit', 'off', true) = 'off'
-  ), attempts as (
-    insert into public.delivery_attempts (
-      delivery_id, owner_id, attempt, started_at, duration_ms, status_code, ok, error,
-      response_excerpt
-    )
-    select id, owner_id, attempt, started_at, duration_ms, status_code, true, null,
-      response_excerpt
-    from done
-  ), delivered as (
-    update public.deliveries d set status = 'delivered', delivered_at = now(),
-      last_status_code = done.status_code, last_error = null
-    from done
-    where d.id = any($2::uuid[]) and d.id = done.id
-    returning d.endpoint_id
-  )
-  update public.webhook_endpoints set consecutive_failures = 0
-  where id in (select endpoint_id from delivered) and consecutive_failures <> 0`;
-
-type ClaimedRow = DeliveryRow & { endpoint: EndpointRow | null };
-
-interface Delivered {
-  id: string;
-  owner_id: string | null;
-  attempt: number;
-  started_at: string;
-  duration_ms: number;
-  status_code: number | null;
-  response_excerpt: string | null;
-}
-
-/** The batchers' setting: one statement out at a time. */
-const ONE_IN_FLIGHT = { maxInFlight: 1 };
-
 /**
  * Creates the handler: it claims the delivery (a delivered, dead or cancelled one is skipped,
  * so a duplicate message does nothing), sends it on its channel, records the attempt with its
@@ -149,26 +82,8 @@ const ONE_IN_FLIGHT = { maxInFlight: 1 };
 export function createDeliveryHandler(options: DeliveryHandlerOptions): DeliveryHandler {
   const { db, http, transport, schedule } = options;
 
-  // Concurrent attempts share their claim and their settling statements. One statement of each
-  // in flight: what arrives meanwhile goes in the next, so batches grow with the load (measured
-  // with bench:webhooks, two in flight made more, smaller statements and fewer deliveries).
-  const claims = new StatementBatcher<DeliveryMessage, ClaimedRow | undefined>(async (messages) => {
-    const rows = await db.query<ClaimedRow>(CLAIM, [
-      messages.map((m) => ({ id: m.deliveryId, replay: m.replay })),
-      messages.map((m) => m.deliveryId),
-    ]);
-    // Two messages of one delivery in one batch: only the first may attempt it.
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return messages.map((m) => {
-      const row = byId.get(m.deliveryId);
-      byId.delete(m.deliveryId);
-      return row;
-    });
-  }, ONE_IN_FLIGHT);
-  const settles = new StatementBatcher<Delivered, void>(async (items) => {
-    await db.query(SETTLE_DELIVERED, [items, items.map((i) => i.id)]);
-    return items.map(() => undefined);
-  }, ONE_IN_FLIGHT);
+  // Concurrent attempts share their claim and their success statements.
+  const statements = createDeliveryStatements(db);
 
   const send = async (
     delivery: Delivery,
@@ -239,7 +154,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     const tried = message.retriedBefore + retried;
 
     // 1. Claim. A delivery held back (quiet hours, Retry-After) is republished for later.
-    const row = await claims.submit(message);
+    const row = await statements.claim(message);
     if (!row) {
       const [held] = await db.query<DeliveryRow>(
         `select * from public.deliveries where id = $1 and status in ('pending', 'retrying')
@@ -286,7 +201,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
 
     // 3. Success: recorded and settled in one statement.
     if (result.ok) {
-      await settles.submit({
+      await statements.settleDelivered({
         id: delivery.id,
         owner_id: delivery.ownerId,
         attempt: delivery.attempts,
