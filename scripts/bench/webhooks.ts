@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { DEFAULTS } from '../../core/config/defaults.ts';
 import type { Database } from '../../core/db/database.ts';
 import { loadMigrations } from '../../core/db/migrations/load-migrations.ts';
 import { runMigrations } from '../../core/db/migrations/run-migrations.ts';
@@ -88,7 +89,8 @@ const scratch =
 const db: Database = scratch
   ? createPostgresDatabase({
       url: scratch.url,
-      poolMax: Math.min(20, concurrency),
+      // The pool Kai runs with when DATABASE_POOL_MAX is unset.
+      poolMax: DEFAULTS.DATABASE_POOL_MAX,
       connectTimeoutMs: 10_000,
       prepare: true,
       logger,
