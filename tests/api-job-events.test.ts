@@ -25,6 +25,7 @@ beforeAll(async () => {
     query: testDb.db.query.bind(testDb.db),
     exec: testDb.db.exec.bind(testDb.db),
     transaction: testDb.db.transaction.bind(testDb.db),
+    batch: testDb.db.batch.bind(testDb.db),
     notify: testDb.db.notify.bind(testDb.db),
     close: testDb.db.close.bind(testDb.db),
     async listen(channel, onPayload) {

@@ -65,6 +65,38 @@ describe(`the ${process.env.DATABASE_URL ? 'postgres' : 'pglite'} driver`, () =>
     expect(await db.query(`select 1 from counters where name = 'rolled_back'`)).toHaveLength(0);
   });
 
+  it('runs a batch as one transaction: later statements see earlier ones and local settings', async () => {
+    const [, inserted, setting] = await db.batch([
+      { text: "select set_config('kai.batch_test', $1, true)", params: ['on'] },
+      { text: "insert into counters values ('batched', 7) returning value", params: [] },
+      {
+        text: "select current_setting('kai.batch_test') as setting, value from counters where name = $1",
+        params: ['batched'],
+      },
+    ]);
+
+    expect(inserted).toEqual([{ value: 7 }]);
+    expect(setting).toEqual([{ setting: 'on', value: 7 }]);
+    // Local to the batch's transaction: gone once it committed.
+    const [after] = await db.query<{ setting: string | null }>(
+      "select current_setting('kai.batch_test', true) as setting",
+    );
+    expect(after?.setting ?? '').toBe('');
+  });
+
+  it('commits nothing of a batch whose statement fails, and rejects with that error', async () => {
+    const outcome = db.batch([
+      { text: "insert into counters values ('batch_lost', 1)" },
+      { text: "insert into counters values ('batch_lost', 2)" },
+      { text: "insert into counters values ('batch_never', 3)" },
+    ]);
+
+    await expect(outcome).rejects.toMatchObject({ code: '23505' });
+    expect(
+      await db.query("select 1 from counters where name in ('batch_lost', 'batch_never')"),
+    ).toHaveLength(0);
+  });
+
   it('delivers notifications to listeners until they unlisten', async () => {
     const received: string[] = [];
     const unlisten = await db.listen('kai_test_channel', (payload) => received.push(payload));

@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '../db/database.ts';
+import type { Database, Queryable, Statement } from '../db/database.ts';
 import type { Auth } from './caller.ts';
 
 /** The claims Postgres sees for `auth`: its own, with `sub` and the role pinned. */
@@ -35,11 +35,17 @@ export function asCaller<T>(
  * may be called again in the same transaction for another caller.
  */
 export async function scopeToCaller(tx: Queryable, claims: string): Promise<void> {
-  await tx.query(
-    `select set_config('request.jwt.claims', $1, true), set_config('kai.via_api', 'on', true),
-            set_config('role', 'authenticated', true)`,
-    [claims],
-  );
+  const { text, params } = callerScope(claims);
+  await tx.query(text, params);
+}
+
+/** `scopeToCaller`'s statement, for `Database.batch`. */
+export function callerScope(claims: string): Statement {
+  return {
+    text: `select set_config('request.jwt.claims', $1, true), set_config('kai.via_api', 'on', true),
+                  set_config('role', 'authenticated', true)`,
+    params: [claims],
+  };
 }
 
 /**

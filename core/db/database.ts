@@ -14,6 +14,12 @@ export interface Queryable {
   exec(script: string): Promise<void>;
 }
 
+/** One statement of `Database.batch`, with `$1`-style parameters. */
+export interface Statement {
+  text: string;
+  params?: readonly unknown[] | undefined;
+}
+
 /** Where a driver runs: a Postgres server (local, Supabase) or the embedded PGlite. */
 export type DatabaseDriver = 'postgres' | 'pglite';
 
@@ -30,6 +36,15 @@ export interface Database extends Queryable {
    * error is rethrown unchanged).
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+
+  /**
+   * Runs `statements` in order as one transaction, sent together: on the server driver in one
+   * round trip, without BEGIN or COMMIT of their own. None can use another's result, but each
+   * sees what the earlier ones did, settings made local with `set_config(..., true)` included.
+   * If one fails, nothing is committed, the later ones do not run, and the call rejects with
+   * the failing statement's error. Resolves with each statement's rows, in order.
+   */
+  batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]>;
 
   /**
    * Calls `onPayload` for every notification on `channel` until the returned function is

@@ -47,6 +47,15 @@ export async function createPgliteDatabase(
 
     transaction: (work) => pg.transaction((tx) => work(queryableOf(tx))),
 
+    batch: (statements) =>
+      pg.transaction(async (tx) => {
+        const results: Record<string, unknown>[][] = [];
+        for (const { text, params = [] } of statements) {
+          results.push((await tx.query<Record<string, unknown>>(text, params as unknown[])).rows);
+        }
+        return results;
+      }),
+
     async listen(channel, onPayload) {
       const unlisten = await pg.listen(channel, onPayload);
       return () => unlisten();

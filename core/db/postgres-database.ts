@@ -60,6 +60,18 @@ export function createPostgresDatabase(options: PostgresDatabaseOptions): Databa
       return (await sql.begin((tx) => work(queryableOf(tx)))) as T;
     },
 
+    async batch(statements) {
+      if (statements.length === 0) return [];
+      const results = await sql.batch(
+        statements.map(({ text, params = [] }) =>
+          sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], {
+            prepare: options.prepare && params.length > 0,
+          }),
+        ),
+      );
+      return results as unknown as Record<string, unknown>[][];
+    },
+
     async listen(channel, onPayload) {
       const subscription = await sql.listen(channel, onPayload);
       return () => subscription.unlisten();

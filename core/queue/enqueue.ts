@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Queryable } from '../db/database.ts';
+import type { Queryable, Statement } from '../db/database.ts';
 import { type Job, type JobRow, jobFromRow } from './job.ts';
 import { IdempotencyConflictError } from './queue-errors.ts';
 
@@ -74,9 +74,36 @@ export async function enqueueJobs(
 export async function enqueueJobsEach(
   db: Queryable,
   specs: readonly JobSpec[],
-): Promise<(EnqueueResult | IdempotencyConflictError)[]> {
+): Promise<EnqueueOutcome[]> {
   if (specs.length === 0) return [];
+  const plan = planEnqueue(specs);
+  const inserted = await db.query<JobRow>(plan.insert.text, plan.insert.params);
+  const found =
+    plan.findKeyed && inserted.length < specs.length
+      ? await db.query<JobRow>(plan.findKeyed.text, plan.findKeyed.params)
+      : [];
+  return plan.settle(inserted, found);
+}
 
+/** A spec's outcome: its job, or the conflict its idempotency key ran into. */
+export type EnqueueOutcome = EnqueueResult | IdempotencyConflictError;
+
+/** The statements that enqueue some specs, and how their rows answer each spec. */
+export interface EnqueuePlan {
+  /** Inserts the jobs; returns the rows it inserted. */
+  insert: Statement;
+  /** Reads the jobs the specs' idempotency keys name; undefined when no spec has a key. */
+  findKeyed: Statement | undefined;
+  /** The outcomes in the order of the specs, from the rows of the insert and of the read. */
+  settle(inserted: readonly JobRow[], found: readonly JobRow[]): EnqueueOutcome[];
+}
+
+/**
+ * Plans the enqueue of `specs` as statements that need nothing of each other's results, so a
+ * caller can send them in one batch (the read after the insert); `enqueueJobsEach` runs them
+ * one by one.
+ */
+export function planEnqueue(specs: readonly JobSpec[]): EnqueuePlan {
   const rows = specs.map((s) => ({
     id: randomUUID(),
     type: s.type,
@@ -90,33 +117,42 @@ export async function enqueueJobsEach(
     timeout_ms: s.timeoutMs ?? null,
     idempotency_key: s.idempotencyKey ?? null,
   }));
-  const inserted = new Map<string, JobRow>();
-  for (const row of await db.query<JobRow>(INSERT_JOBS, [rows])) inserted.set(row.id, row);
-
+  const keyed = rows.filter((r) => r.idempotency_key !== null);
   const keyOf = (ownerId: string | null, key: string | null) => `${ownerId ?? ''}\u0000${key}`;
-  const existing = new Map<string, JobRow>();
-  const skipped = rows.filter((r) => !inserted.has(r.id));
-  if (skipped.length > 0) {
-    const found = await db.query<JobRow>(FIND_BY_KEYS, [
-      skipped.map((r) => ({ owner_id: r.owner_id, idempotency_key: r.idempotency_key })),
-    ]);
-    for (const row of found) existing.set(keyOf(row.owner_id, row.idempotency_key), row);
-  }
 
-  return rows.map((request, i) => {
-    const row = inserted.get(request.id);
-    if (row) return { job: jobFromRow(row), created: true };
+  return {
+    insert: { text: INSERT_JOBS, params: [rows] },
+    findKeyed:
+      keyed.length === 0
+        ? undefined
+        : {
+            text: FIND_BY_KEYS,
+            params: [
+              keyed.map((r) => ({ owner_id: r.owner_id, idempotency_key: r.idempotency_key })),
+            ],
+          },
+    settle(insertedRows, foundRows) {
+      const inserted = new Map(insertedRows.map((row) => [row.id, row]));
+      const existing = new Map(
+        foundRows.map((row) => [keyOf(row.owner_id, row.idempotency_key), row]),
+      );
+      return rows.map((request, i) => {
+        const row = inserted.get(request.id);
+        if (row) return { job: jobFromRow(row), created: true };
 
-    const key = request.idempotency_key as string;
-    const match = existing.get(keyOf(request.owner_id, key));
-    if (!match) throw new Error(`The job with idempotency key ${key} vanished while enqueuing.`);
-    const spec = specs[i] as JobSpec;
-    const samePayload = isDeepStrictEqual(match.payload, JSON.parse(JSON.stringify(spec.payload)));
-    if (match.type !== spec.type || !samePayload) {
-      return new IdempotencyConflictError(key, match.id);
-    }
-    return { job: jobFromRow(match), created: false };
-  });
+        const key = request.idempotency_key as string;
+        const match = existing.get(keyOf(request.owner_id, key));
+        if (!match)
+          throw new Error(`The job with idempotency key ${key} vanished while enqueuing.`);
+        const spec = specs[i] as JobSpec;
+        const payload = JSON.parse(JSON.stringify(spec.payload));
+        if (match.type !== spec.type || !isDeepStrictEqual(match.payload, payload)) {
+          return new IdempotencyConflictError(key, match.id);
+        }
+        return { job: jobFromRow(match), created: false };
+      });
+    },
+  };
 }
 
 /** Enqueues one job; see `enqueueJobs`. */
