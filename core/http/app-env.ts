@@ -1,5 +1,6 @@
 import type { Auth } from '../auth/caller.ts';
 import type { Database } from '../db/database.ts';
+import type { JobReader } from '../jobs/job-reader.ts';
 import type { JobSubmitter } from '../jobs/job-submitter.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
@@ -35,6 +36,8 @@ export interface ApiDeps {
   queueClasses: QueueClasses;
   /** Where `POST /v1/jobs` enqueues: as the caller, many submissions to a commit under load. */
   jobSubmitter: JobSubmitter;
+  /** Where `GET /v1/jobs/{id}` reads: as the caller, the reads of one turn in one round trip. */
+  jobReader: JobReader;
   /** What `parameters` in a submission resolve against (PARAM_REGISTRY_ENABLED and friends). */
   registry: RegistrySettings;
 }

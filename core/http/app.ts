@@ -8,6 +8,7 @@ import type { JwtVerifier } from '../auth/jwt-verifier.ts';
 import { DEFAULTS } from '../config/defaults.ts';
 import type { Database } from '../db/database.ts';
 import { KaiError, NotFoundError } from '../errors.ts';
+import { createJobReader } from '../jobs/job-reader.ts';
 import { createJobSubmitter } from '../jobs/job-submitter.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
@@ -77,6 +78,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     maxUploadBytes: options.maxUploadBytes ?? DEFAULTS.UPLOAD_MAX_BYTES,
     queueClasses: options.queueClasses ?? structuredClone(DEFAULTS.KAI_QUEUES),
     jobSubmitter: createJobSubmitter(options.db),
+    jobReader: createJobReader(options.db),
     registry: options.registry ?? DEFAULT_REGISTRY_SETTINGS,
   };
 

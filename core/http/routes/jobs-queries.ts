@@ -2,6 +2,7 @@ import type { Auth } from '../../auth/caller.ts';
 import { claimsOf } from '../../auth/user-scope.ts';
 import type { Queryable } from '../../db/database.ts';
 import { ValidationError } from '../../errors.ts';
+import { FIND_JOB_AS_CALLER } from '../../jobs/job-reader.ts';
 import { type Job, type JobRow, type JobStatus, jobFromRow } from '../../queue/job.ts';
 
 /**
@@ -14,10 +15,7 @@ export async function findJobAsCaller(
   auth: Auth,
   id: string,
 ): Promise<Job | undefined> {
-  const [row] = await db.query<JobRow>('select * from kai.find_job_as_caller($1, $2)', [
-    claimsOf(auth),
-    id,
-  ]);
+  const [row] = await db.query<JobRow>(FIND_JOB_AS_CALLER, [claimsOf(auth), id]);
   return row ? jobFromRow(row) : undefined;
 }
 

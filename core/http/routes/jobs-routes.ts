@@ -15,7 +15,7 @@ import { decodeBase64Input, InputTooLargeError, storeJobInput } from '../../stor
 import type { ApiDeps, AppEnv } from '../app-env.ts';
 import { AUTH_PROBLEMS, BEARER_SECURITY, createRouter, IdParam, problem } from '../openapi.ts';
 import { jobEventsRoute } from './jobs-events-route.ts';
-import { findJob, findJobAsCaller, listJobs } from './jobs-queries.ts';
+import { findJob, listJobs } from './jobs-queries.ts';
 import {
   FINAL_STATUSES,
   JobPageSchema,
@@ -160,7 +160,7 @@ export function jobsRoutes(deps: ApiDeps) {
   router.openapi(getOne, async (c) => {
     const auth = callerOf(c, { scope: 'jobs:read' });
     const { id } = c.req.valid('param');
-    const job = await findJobAsCaller(deps.db, auth, id);
+    const job = await deps.jobReader.find(auth, id);
     if (!job) throw new NotFoundError(`You have no job ${id}.`);
     return c.json(jobJson(job), 200);
   });
