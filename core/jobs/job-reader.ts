@@ -23,6 +23,9 @@ export interface JobReaderOptions {
  */
 export const FIND_JOB_AS_CALLER = 'select * from kai.find_job_as_caller($1, $2)';
 
+/** `FIND_JOB_AS_CALLER` for several ids of one caller: `$2` the ids, as `uuid[]`. */
+const FIND_JOBS_AS_CALLER = 'select * from kai.find_jobs_as_caller($1, $2::uuid[])';
+
 interface Lookup {
   claims: string;
   id: string;
@@ -40,12 +43,12 @@ type Found = JobRow | undefined | ReadFailure;
 
 /**
  * The reads of one turn of the event loop go to the database together, as DataLoader gathers
- * the loads of a tick: one `kai.find_job_as_caller` statement per read, each with its own
- * caller's claims, so RLS decides each one, sent as one batch in one round trip instead of one
- * write (and one wake-up of a server process) per read. A lone read waits only for the end of
- * the current turn.
+ * the loads of a tick: per caller, one `kai.find_jobs_as_caller` statement for all of that
+ * caller's ids, under its own claims, so RLS decides each read; the callers' statements go as
+ * one batch in one round trip instead of one write (and one wake-up of a server process) and
+ * one switch of claims and role per read. A lone read waits only for the end of the turn.
  *
- * Should the batch fail, each read is tried on its own, so one read's error stays its own.
+ * Should a batch fail, each read is tried on its own, so one read's error stays its own.
  */
 export function createJobReader(db: Database, options: JobReaderOptions = {}): JobReader {
   const readOne = (lookup: Lookup): Promise<Found> =>
@@ -54,14 +57,35 @@ export function createJobReader(db: Database, options: JobReaderOptions = {}): J
       (error: unknown) => new ReadFailure(error),
     );
 
+  const readMany = async (lookups: readonly Lookup[]): Promise<Found[]> => {
+    const idsByCaller = new Map<string, string[]>();
+    for (const { claims, id } of lookups) {
+      const ids = idsByCaller.get(claims);
+      if (ids) ids.push(id);
+      else idsByCaller.set(claims, [id]);
+    }
+    const statements = [...idsByCaller].map(([claims, ids]) => ({
+      text: FIND_JOBS_AS_CALLER,
+      params: [claims, [...new Set(ids)]],
+    }));
+    const results =
+      statements.length === 1
+        ? [await db.query(FIND_JOBS_AS_CALLER, statements[0]?.params)]
+        : await db.batch(statements);
+
+    const found = new Map<string, JobRow>();
+    [...idsByCaller.keys()].forEach((claims, i) => {
+      for (const row of (results[i] ?? []) as unknown as JobRow[])
+        found.set(`${claims} ${row.id}`, row);
+    });
+    return lookups.map(({ claims, id }) => found.get(`${claims} ${id}`));
+  };
+
   const batcher = new StatementBatcher<Lookup, Found>(
     async (lookups) => {
       if (lookups.length === 1) return [await readOne(lookups[0] as Lookup)];
       try {
-        const results = await db.batch(
-          lookups.map((l) => ({ text: FIND_JOB_AS_CALLER, params: [l.claims, l.id] })),
-        );
-        return results.map(([row]) => row as JobRow | undefined);
+        return await readMany(lookups);
       } catch {
         return await Promise.all(lookups.map(readOne));
       }
