@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database } from '../core/db/database.ts';
-import { JOB_EVENTS_CHANNEL, type JobChange } from '../core/jobs/job-events.ts';
+import { JOB_EVENTS_CHANNEL, type JobChange, jobChangesOf } from '../core/jobs/job-events.ts';
 import {
   type PoolModelReport,
   refreshPoolModels,
@@ -311,8 +311,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       .then(otherHousekeeping);
   };
 
-  const onJobChange = (payload: string) => {
-    const change = JSON.parse(payload) as JobChange;
+  const onJobChange = (change: JobChange) => {
     const entry = held.get(change.id);
     if (change.cancelRequested && entry && !entry.controller.signal.aborted) {
       logger.info({ jobId: change.id }, 'cancel requested');
@@ -322,7 +321,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         start(handlers.get(entry.job.type) as JobHandler, [entry], undefined);
       }
     }
-    if (change.status === 'queued' || change.status === 'failed') wake();
+    return change.status === 'queued' || change.status === 'failed';
+  };
+
+  // One notification may carry the changes of a whole claim or completion; one wake is enough.
+  const onJobChanges = (payload: string) => {
+    let runnable = false;
+    for (const change of jobChangesOf(payload)) runnable = onJobChange(change) || runnable;
+    if (runnable) wake();
   };
 
   return {
@@ -331,7 +337,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     async start() {
       await syncQueueClasses(options.db, options.queueClasses);
       await reportPoolModels(options.db, workerId, options.modelReports?.() ?? []);
-      unlisten = await options.db.listen(JOB_EVENTS_CHANNEL, onJobChange);
+      unlisten = await options.db.listen(JOB_EVENTS_CHANNEL, onJobChanges);
       timers.push(setInterval(wake, options.pollIntervalMs));
       timers.push(
         setInterval(

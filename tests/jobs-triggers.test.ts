@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../core/db/database.ts';
+import { jobChangesOf } from '../core/jobs/job-events.ts';
 import { claimJobs } from '../core/queue/claim-jobs.ts';
 import { enqueueJobs } from '../core/queue/enqueue.ts';
 import { syncQueueClasses } from '../core/queue/queue-classes.ts';
-import { completeJobs } from '../core/queue/settle-jobs.ts';
+import { completeJobs, reportProgress } from '../core/queue/settle-jobs.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let testDb: TestDatabase;
@@ -67,18 +68,120 @@ describe('the jobs table triggers on the claim and completion path', () => {
     );
   });
 
-  it('notify kai_jobs once per job for its claim and once for its completion', async () => {
+  it('notify kai_jobs of every job for its claim and its completion, many to a notification', async () => {
     await enqueueJobs(
       db,
       Array.from({ length: 4 }, () => ({ type: 'test.t', payload: {}, queue: 'batch' })),
     );
-    const heard: { status: string }[] = [];
-    const unlisten = await db.listen('kai_jobs', (payload) => heard.push(JSON.parse(payload)));
+    const notifications: string[] = [];
+    const unlisten = await db.listen('kai_jobs', (payload) => notifications.push(payload));
     try {
       await claimAndComplete(4);
-      await expect.poll(() => heard.length).toBe(8);
-      expect(heard.filter((c) => c.status === 'running')).toHaveLength(4);
-      expect(heard.filter((c) => c.status === 'completed')).toHaveLength(4);
+      const heard = () => notifications.flatMap(jobChangesOf);
+      await expect.poll(() => heard().length).toBe(8);
+      expect(heard().filter((c) => c.status === 'running')).toHaveLength(4);
+      expect(heard().filter((c) => c.status === 'completed')).toHaveLength(4);
+      // One for the claim, one for the completion.
+      expect(notifications).toHaveLength(2);
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it('split the changes of a large statement into notifications under the payload limit', async () => {
+    const owner = randomUUID();
+    await enqueueJobs(
+      db,
+      Array.from({ length: 300 }, () => ({
+        type: 'test.t',
+        payload: {},
+        queue: 'batch',
+        ownerId: owner,
+      })),
+    );
+    const claimed = await claimJobs(db, {
+      workerId: 'w',
+      types: ['test.t'],
+      limit: 300,
+      leaseMs: 60_000,
+    });
+    // Progress messages of every size the table allows, multi-byte and quoted ones included.
+    const messages = ['a "quoted" \\ line\n', '€'.repeat(500), 'x'.repeat(299), 'ü'.repeat(450)];
+    for (const [i, message] of messages.entries()) {
+      const job = claimed[i] as (typeof claimed)[number];
+      await reportProgress(db, { jobId: job.id, leaseToken: job.leaseToken }, 10, message);
+    }
+
+    const notifications: string[] = [];
+    const unlisten = await db.listen('kai_jobs', (payload) => notifications.push(payload));
+    try {
+      const done = await completeJobs(
+        db,
+        claimed.map((job) => ({
+          lease: { jobId: job.id, leaseToken: job.leaseToken },
+          result: {},
+        })),
+      );
+      expect(done.size).toBe(300);
+
+      const heard = () => notifications.flatMap(jobChangesOf);
+      await expect.poll(() => heard().length).toBe(300);
+      expect(new Set(heard().map((c) => c.id))).toEqual(new Set(claimed.map((j) => j.id)));
+      expect(heard().every((c) => c.status === 'completed' && c.progress === 100)).toBe(true);
+      for (const [i, message] of messages.entries()) {
+        const change = heard().find((c) => c.id === claimed[i]?.id);
+        expect(change?.progressMessage).toBe(message);
+      }
+      expect(notifications.length).toBeGreaterThan(5);
+      expect(notifications.length).toBeLessThan(20);
+      for (const payload of notifications) {
+        expect(Buffer.byteLength(payload)).toBeLessThan(8000);
+      }
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it('announce a claimed job as the row trigger announces the same change', async () => {
+    const owner = randomUUID();
+    const [enqueued] = await enqueueJobs(db, [
+      { type: 'test.t', payload: {}, queue: 'batch', ownerId: owner, model: 'm "1"' },
+    ]);
+    const id = enqueued?.job.id as string;
+    const notifications: string[] = [];
+    const unlisten = await db.listen('kai_jobs', (payload) => notifications.push(payload));
+    try {
+      await claimJobs(db, { workerId: 'w', types: ['test.t'], limit: 1, leaseMs: 60_000 });
+      await expect.poll(() => notifications.length).toBe(1);
+      const batched = jobChangesOf(notifications[0] as string);
+      expect(notifications[0]?.startsWith('[')).toBe(true);
+
+      // The same change by a plain update, which the row trigger announces on its own.
+      await db.query(`update public.jobs set status = 'queued' where id = $1`, [id]);
+      await db.query(`update public.jobs set status = 'running' where id = $1`, [id]);
+      await expect.poll(() => notifications.length).toBe(3);
+      const single = JSON.parse(notifications[2] as string);
+      expect(Array.isArray(single)).toBe(false);
+
+      expect(batched).toEqual([single]);
+      expect(single).toMatchObject({ id, ownerId: owner, model: 'm "1"', status: 'running' });
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it('leave the row trigger announcing what else the transaction changes', async () => {
+    const [enqueued] = await enqueueJobs(db, [{ type: 'test.t', payload: {}, queue: 'batch' }]);
+    const id = enqueued?.job.id as string;
+    const notifications: string[] = [];
+    const unlisten = await db.listen('kai_jobs', (payload) => notifications.push(payload));
+    try {
+      await db.transaction(async (tx) => {
+        await claimJobs(tx, { workerId: 'w', types: ['test.t'], limit: 1, leaseMs: 60_000 });
+        await tx.query(`update public.jobs set progress = 5 where id = $1`, [id]);
+      });
+      await expect.poll(() => notifications.flatMap(jobChangesOf).length).toBe(2);
+      expect(notifications.flatMap(jobChangesOf).map((c) => c.progress)).toEqual([0, 5]);
     } finally {
       await unlisten();
     }

@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { callerOf } from '../../auth/authenticate.ts';
 import { asCaller } from '../../auth/user-scope.ts';
 import { NotFoundError } from '../../errors.ts';
-import { JOB_EVENTS_CHANNEL, type JobChange } from '../../jobs/job-events.ts';
+import { JOB_EVENTS_CHANNEL, jobChangesOf } from '../../jobs/job-events.ts';
 import type { Job } from '../../queue/job.ts';
 import type { ApiDeps, AppEnv } from '../app-env.ts';
 import { AUTH_PROBLEMS, BEARER_SECURITY, IdParam, problem } from '../openapi.ts';
@@ -66,11 +66,7 @@ export function jobEventsRoute(router: OpenAPIHono<AppEnv>, deps: ApiDeps): void
     let wake = () => {};
     const unlisten = await deps.db.listen(JOB_EVENTS_CHANNEL, (payload) => {
       if (!payload.includes(id)) return;
-      try {
-        if ((JSON.parse(payload) as JobChange).id !== id) return;
-      } catch {
-        return;
-      }
+      if (!jobChangesOf(payload).some((change) => change.id === id)) return;
       changed = true;
       wake();
     });
