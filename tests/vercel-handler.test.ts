@@ -3,11 +3,13 @@
 // file's migrated database. The rewrites of vercel.json keep the original URL, so requests go
 // to the paths clients call.
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToRegexp } from 'path-to-regexp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, TEST_JWT_ISSUER, TEST_JWT_SECRET } from './helpers/auth-tokens.ts';
+import { type FakeQstash, startFakeQstash } from './helpers/fake-qstash.ts';
 import { REPO_ROOT } from './helpers/migrations-dir.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
@@ -105,6 +107,55 @@ describe.skipIf(!process.env.DATABASE_URL)('api/index.ts on a server database', 
       );
       expect(rewritten, `${path} reaches the function`).toBe(true);
     }
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('api/index.ts with the QStash transport', () => {
+  let testDb: TestDatabase;
+  let qstash: FakeQstash;
+  let runtime: Runtime | undefined;
+  // Nothing listens there: QStash's own delivery to it fails, which this test does not await.
+  const deliveryUrl = 'http://127.0.0.1:9/functions/v1/webhook-delivery';
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    qstash = await startFakeQstash({ timeScale: 0.001 });
+    runtime = await startRuntime({
+      ...functionEnv(testDb.url ?? ''),
+      SUPABASE_JWT_SECRET: TEST_JWT_SECRET,
+      SUPABASE_JWT_ISSUER: TEST_JWT_ISSUER,
+      DELIVERY_TRANSPORT: 'qstash',
+      QSTASH_URL: qstash.url,
+      QSTASH_TOKEN: qstash.token,
+      QSTASH_CURRENT_SIGNING_KEY: qstash.signingKeys.current,
+      QSTASH_NEXT_SIGNING_KEY: qstash.signingKeys.next,
+      DELIVERY_ENDPOINT_URL: deliveryUrl,
+      DELIVERY_CALLBACK_URL: 'http://127.0.0.1:9/functions/v1/qstash-callback',
+      OUTBOUND_ALLOW_CIDRS: '127.0.0.1',
+    });
+  }, START_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await stopRuntime(runtime);
+    await qstash?.close();
+    await testDb?.drop();
+  });
+
+  it('sends a webhook test ping through QStash to the delivery endpoint', async () => {
+    const headers = { ...(await bearer(randomUUID())), 'content-type': 'application/json' };
+    const created = await fetch(`${runtime?.url}/v1/webhooks`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/hook' }),
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+
+    const ping = await fetch(`${runtime?.url}/v1/webhooks/${id}/test`, { method: 'POST', headers });
+
+    expect(ping.status).toBe(202);
+    expect(qstash.published).toHaveLength(1);
+    expect(qstash.published[0]?.destination).toBe(deliveryUrl);
   });
 });
 
