@@ -151,6 +151,9 @@ async function runGuarded(
 }
 
 function handlerJob(context: BatchContext, entry: HeldJob, payload: unknown): HandlerJob {
+  // The job's child logger is made when a handler first logs: most jobs never do, and a child
+  // costs more than the rest of a short job's bookkeeping.
+  let logger: Logger | undefined;
   return {
     id: entry.job.id,
     ownerId: entry.job.ownerId,
@@ -159,7 +162,10 @@ function handlerJob(context: BatchContext, entry: HeldJob, payload: unknown): Ha
     signal: entry.controller.signal,
     reportProgress: (progress, message) =>
       reportProgress(context.db, leaseOf(entry.job), progress, message ?? null),
-    logger: context.logger.child({ jobId: entry.job.id }),
+    get logger() {
+      logger ??= context.logger.child({ jobId: entry.job.id });
+      return logger;
+    },
   };
 }
 

@@ -58,6 +58,9 @@ export interface WorkerPoolOptions {
   modelReports?: () => PoolModelReport[];
 }
 
+/** A change the pool acts on, in either form of notification (`"key":value`, `"key" : value`). */
+const WORTH_PARSING = /"cancelRequested" ?: ?true|"status" ?: ?"(?:queued|failed)"/;
+
 /** How often a pool refreshes its model reports; well inside `MODEL_REPORT_TTL_MS`. */
 const MODEL_REPORT_REFRESH_MS = 30_000;
 
@@ -325,7 +328,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   };
 
   // One notification may carry the changes of a whole claim or completion; one wake is enough.
+  // Most are such claims and completions, which ask nothing of the pool: only a payload that
+  // names a cancellation request or a job ready to run again is worth parsing.
   const onJobChanges = (payload: string) => {
+    if (!WORTH_PARSING.test(payload)) return;
     let runnable = false;
     for (const change of jobChangesOf(payload)) runnable = onJobChange(change) || runnable;
     if (runnable) wake();

@@ -68,7 +68,7 @@ describe('the jobs table triggers on the claim and completion path', () => {
     );
   });
 
-  it('notify kai_jobs of every job for its claim and its completion, many to a notification', async () => {
+  it("notify kai_jobs of each job's claim and completion, many to a notification", async () => {
     await enqueueJobs(
       db,
       Array.from({ length: 4 }, () => ({ type: 'test.t', payload: {}, queue: 'batch' })),
@@ -88,7 +88,7 @@ describe('the jobs table triggers on the claim and completion path', () => {
     }
   });
 
-  it('split the changes of a large statement into notifications under the payload limit', async () => {
+  it("split a large statement's changes into notifications under the payload limit", async () => {
     const owner = randomUUID();
     await enqueueJobs(
       db,

@@ -277,7 +277,9 @@ describe('leases and fencing', () => {
 
     await expect(late).rejects.toBeInstanceOf(LeaseLostError);
     expect(fresh).toMatchObject({ id: stale?.id, attempts: 2 });
-    expect(fresh?.error).toMatchObject({ code: 'lease_expired' });
+    expect(await statusOf(fresh?.id as string)).toMatchObject({
+      error: { code: 'lease_expired' },
+    });
     await completeJob(db, leaseOf(fresh as ClaimedJob), { from: 'fresh' });
     expect(await statusOf(fresh?.id as string)).toMatchObject({
       status: 'completed',

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.ts';
-import { type ClaimedJob, claimedJobFromRow, type JobRow } from './job.ts';
+import { type ClaimedJob, type ClaimedJobRow, claimedJobFromRow } from './job.ts';
 
 export interface ClaimOptions {
   workerId: string;
@@ -15,16 +15,16 @@ export interface ClaimOptions {
  * Claims ready jobs for a worker with `FOR UPDATE SKIP LOCKED`: one class, chosen by weight
  * among the classes that have work and room under their global concurrency, and one model, so
  * the worker can run them as a batch. Expired leases are reclaimed first. Each job comes back
- * with a fresh lease token that fences this attempt's later writes.
+ * with a fresh lease token that fences this attempt's later writes, and with what its worker
+ * needs to run it; the rest of the row (results and errors of earlier attempts, timestamps) is
+ * not sent.
  */
 export async function claimJobs(db: Queryable, options: ClaimOptions): Promise<ClaimedJob[]> {
   if (options.types.length === 0 || options.limit <= 0) return [];
 
-  const rows = await db.query<JobRow>('select * from kai.claim_jobs($1, $2::text[], $3, $4)', [
-    options.workerId,
-    options.types,
-    options.limit,
-    Math.round(options.leaseMs),
-  ]);
+  const rows = await db.query<ClaimedJobRow>(
+    'select * from kai.claim_jobs($1, $2::text[], $3, $4)',
+    [options.workerId, options.types, options.limit, Math.round(options.leaseMs)],
+  );
   return rows.map(claimedJobFromRow);
 }

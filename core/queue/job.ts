@@ -27,11 +27,44 @@ export interface Job {
   cancelRequestedAt: Date | null;
 }
 
-/** A job a worker holds: the lease token fences every later write of this attempt. */
-export interface ClaimedJob extends Job {
+/**
+ * A job a worker holds, as a claim answers it: what the worker runs it with, not the whole row
+ * (`Job`). The lease token fences every later write of this attempt.
+ */
+export interface ClaimedJob {
+  id: string;
+  ownerId: string | null;
+  type: string;
+  queue: string;
+  model: string | null;
+  status: 'running';
+  payload: unknown;
+  priority: number;
+  /** 1 for the first attempt. */
+  attempts: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
   leaseToken: string;
   leaseExpiresAt: Date;
   workerId: string;
+}
+
+/** The columns of `kai.claimed_job`, the rows `kai.claim_jobs` answers. */
+export interface ClaimedJobRow {
+  id: string;
+  owner_id: string | null;
+  type: string;
+  queue: string;
+  model: string | null;
+  status: 'running';
+  payload: unknown;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number | null;
+  lease_token: string;
+  lease_expires_at: Date;
+  worker_id: string;
 }
 
 /** The columns of `public.jobs` as the row mapper reads them. */
@@ -91,13 +124,20 @@ export function jobFromRow(row: JobRow): Job {
   };
 }
 
-/** Maps a row that `kai.claim_jobs` returned, which always carries its lease. */
-export function claimedJobFromRow(row: JobRow): ClaimedJob {
-  if (row.lease_token === null || row.lease_expires_at === null || row.worker_id === null) {
-    throw new Error(`Job ${row.id} came back from a claim without a lease.`);
-  }
+/** Maps a row that `kai.claim_jobs` answered. */
+export function claimedJobFromRow(row: ClaimedJobRow): ClaimedJob {
   return {
-    ...jobFromRow(row),
+    id: row.id,
+    ownerId: row.owner_id,
+    type: row.type,
+    queue: row.queue,
+    model: row.model,
+    status: row.status,
+    payload: row.payload,
+    priority: row.priority,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    timeoutMs: row.timeout_ms,
     leaseToken: row.lease_token,
     leaseExpiresAt: row.lease_expires_at,
     workerId: row.worker_id,
