@@ -1,9 +1,33 @@
 import type { Queryable } from '../db/database.ts';
 import { chooseParams } from './choose-params.ts';
+import { completeIfBudgetSpent, tallyTrials } from './complete-study.ts';
 import type { ParamValues } from './search-space.ts';
 import { failStaleTrials } from './stale-trials.ts';
 import { getStudy, type Trial, type TrialRow, trialFromRow } from './studies.ts';
+import { StudyCompletedError, TrialBudgetSpentError } from './study-errors.ts';
 import type { FinishedTrial, PriorObservation } from './trial-history.ts';
+
+/**
+ * What an ask comes to: a running trial, or a refusal whose transaction should still commit,
+ * since the ask may have failed stale trials and completed the study on the way.
+ */
+export type AskOutcome =
+  | { trial: Trial }
+  | { refused: StudyCompletedError | TrialBudgetSpentError };
+
+/**
+ * Gives a worker its next trial, as Optuna's `study.ask()`; see `tryAskTrial`. A refusal is
+ * thrown, so the caller's transaction rolls back what the ask did on the way.
+ */
+export async function askTrial(
+  tx: Queryable,
+  studyId: string,
+  options: { workerId?: string | undefined } = {},
+): Promise<Trial> {
+  const outcome = await tryAskTrial(tx, studyId, options);
+  if ('refused' in outcome) throw outcome.refused;
+  return outcome.trial;
+}
 
 /**
  * Gives a worker its next trial, as Optuna's `study.ask()`: the oldest waiting (enqueued or
@@ -11,14 +35,32 @@ import type { FinishedTrial, PriorObservation } from './trial-history.ts';
  * transaction: the study's row is locked while the trial is chosen, so concurrent workers get
  * unique, consecutive numbers and each sampler draw sees every trial told before it. Running
  * trials whose workers stopped heartbeating are failed first.
+ *
+ * A completed study refuses (`study_completed`). So does a study with a budget whose finished
+ * and running trials make `maxTrials` already (`trial_budget_spent`): no more trials run than
+ * the budget holds. When failing stale trials spends the budget, the study completes here.
  */
-export async function askTrial(
+export async function tryAskTrial(
   tx: Queryable,
   studyId: string,
   options: { workerId?: string | undefined } = {},
-): Promise<Trial> {
+): Promise<AskOutcome> {
   const study = await getStudy(tx, studyId, { lock: true });
+  if (study.status === 'completed') {
+    return { refused: new StudyCompletedError(study.id, study.completedAt) };
+  }
   await failStaleTrials(tx, study);
+
+  if (study.maxTrials !== null) {
+    const tally = await tallyTrials(tx, study.id);
+    const completed = await completeIfBudgetSpent(tx, study, tally);
+    if (completed) {
+      return { refused: new StudyCompletedError(completed.id, completed.completedAt) };
+    }
+    if (tally.finished + tally.running >= study.maxTrials) {
+      return { refused: new TrialBudgetSpentError(study.id, study.maxTrials, tally.running) };
+    }
+  }
 
   // A waiting trial first: fixed parameters someone (or a warm start) queued.
   const [waiting] = await tx.query<TrialRow>(
@@ -29,7 +71,7 @@ export async function askTrial(
      returning *`,
     [study.id, options.workerId ?? null],
   );
-  if (waiting) return trialFromRow(waiting);
+  if (waiting) return { trial: trialFromRow(waiting) };
 
   // Otherwise the sampler, on everything finished so far and the warm-start priors.
   // Running trials are shown to TPE only with `constantLiar`, as in Optuna.
@@ -67,7 +109,7 @@ export async function askTrial(
      returning *`,
     [study.id, number, params, options.workerId ?? null],
   );
-  return trialFromRow(row as TrialRow);
+  return { trial: trialFromRow(row as TrialRow) };
 }
 
 /** Takes the study's next trial number; call with the study's row locked. */

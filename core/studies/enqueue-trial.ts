@@ -3,10 +3,12 @@ import { ValidationError } from '../errors.ts';
 import { takeTrialNumber } from './ask-trial.ts';
 import { type ParamValues, paramsSchemaOf } from './search-space.ts';
 import { getStudy, type Trial, type TrialRow, trialFromRow } from './studies.ts';
+import { StudyCompletedError } from './study-errors.ts';
 
 /**
  * Queues a trial with fixed parameters, asked before the sampler is (Optuna's
- * `enqueue_trial`). The parameters must fit the study's space. Run in a transaction.
+ * `enqueue_trial`). The parameters must fit the study's space; a completed study refuses
+ * (`study_completed`), as it would never hand the trial out. Run in a transaction.
  */
 export async function enqueueTrial(
   tx: Queryable,
@@ -15,6 +17,7 @@ export async function enqueueTrial(
   options: { source?: 'enqueued' | 'warm_start'; origin?: Record<string, unknown> } = {},
 ): Promise<Trial> {
   const study = await getStudy(tx, studyId, { lock: true });
+  if (study.status === 'completed') throw new StudyCompletedError(study.id, study.completedAt);
   const parsed = paramsSchemaOf(study.space).safeParse(params);
   if (!parsed.success) {
     throw new ValidationError(

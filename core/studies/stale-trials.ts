@@ -5,8 +5,9 @@ import type { Study } from './studies.ts';
  * Fails the study's running trials whose last heartbeat (or start) is older than its
  * `heartbeatTimeoutMs`, as Optuna's heartbeat does, and queues fixed-parameter ones (enqueued,
  * warm-start) again as `retry` trials so the parameters someone chose are still tried; sampler
- * trials are not repeated, the sampler will choose anew. Call with the study's row locked.
- * Returns how many were failed.
+ * trials are not repeated, the sampler will choose anew. A completed study retries nothing: it
+ * would never hand the retries out. Call with the study's row locked. Returns how many were
+ * failed.
  */
 export async function failStaleTrials(tx: Queryable, study: Study): Promise<number> {
   const failed = await tx.query<{ number: number; params: unknown; source: string }>(
@@ -19,7 +20,7 @@ export async function failStaleTrials(tx: Queryable, study: Study): Promise<numb
     [study.id, study.heartbeatTimeoutMs],
   );
 
-  const retried = failed.filter((t) => t.source !== 'sampler');
+  const retried = study.status === 'completed' ? [] : failed.filter((t) => t.source !== 'sampler');
   if (retried.length > 0) {
     await tx.query(
       `with numbered as (

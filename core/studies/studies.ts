@@ -14,6 +14,12 @@ import { type ParamValues, type SearchSpace, searchSpaceSchema } from './search-
 import { UnknownStudyError } from './study-errors.ts';
 import type { Direction } from './trial-history.ts';
 
+/** The largest trial budget a study may have (`maxTrials`), as the table's check allows. */
+export const MAX_TRIALS_LIMIT = 100_000;
+
+/** A study's trial budget: finished trials after which it completes; null for none. */
+export const maxTrialsSchema = z.number().int().min(1).max(MAX_TRIALS_LIMIT).nullable();
+
 /** What a caller gives to create a study. */
 export const newStudySchema = z.strictObject({
   name: z.string().min(1).max(200),
@@ -26,11 +32,16 @@ export const newStudySchema = z.strictObject({
   sampler: samplerOptionsSchema.prefault({ type: 'tpe' }),
   pruner: prunerOptionsSchema.prefault({ type: 'median' }),
   heartbeatTimeoutMs: z.number().int().min(1000).max(86_400_000).default(120_000),
+  /**
+   * The trial budget, as Optuna's `n_trials`: once this many trials finished (complete, pruned
+   * or failed), the study completes. No more trials than this are handed out.
+   */
+  maxTrials: maxTrialsSchema.default(null),
 });
 
 export type NewStudy = z.input<typeof newStudySchema>;
 
-/** A study with its settings; the sampler's seed is always set (chosen at creation if not given). */
+/** A study with its settings; the sampler's seed is always set (chosen at creation if not). */
 export interface Study {
   id: string;
   ownerId: string | null;
@@ -42,8 +53,16 @@ export interface Study {
   sampler: SamplerOptions & { seed: number };
   pruner: PrunerOptions;
   heartbeatTimeoutMs: number;
+  /** `running` until it completes (explicitly or by its budget); `completed` for good. */
+  status: StudyStatus;
+  /** The trial budget, or null for none. */
+  maxTrials: number | null;
   createdAt: string;
+  completedAt: string | null;
 }
+
+/** Whether a study still hands out trials. */
+export type StudyStatus = 'running' | 'completed';
 
 /** A trial as the API shows it. */
 export interface Trial {
@@ -61,6 +80,7 @@ export interface Trial {
   finishedAt: string | null;
 }
 
+/** A row of `public.studies`. */
 export interface StudyRow {
   id: string;
   owner_id: string | null;
@@ -73,9 +93,13 @@ export interface StudyRow {
   pruner: PrunerOptions;
   heartbeat_timeout_ms: number;
   next_trial_number: number;
+  status: StudyStatus;
+  max_trials: number | null;
   created_at: Date | string;
+  completed_at: Date | string | null;
 }
 
+/** A row of `public.study_trials`. */
 export interface TrialRow {
   id: string;
   study_id: string;
@@ -93,6 +117,7 @@ export interface TrialRow {
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
+/** Maps a study's row to the study as the API shows it. */
 export function studyFromRow(row: StudyRow): Study {
   return {
     id: row.id,
@@ -105,10 +130,14 @@ export function studyFromRow(row: StudyRow): Study {
     sampler: row.sampler,
     pruner: row.pruner,
     heartbeatTimeoutMs: row.heartbeat_timeout_ms,
+    status: row.status,
+    maxTrials: row.max_trials,
     createdAt: new Date(row.created_at).toISOString(),
+    completedAt: iso(row.completed_at),
   };
 }
 
+/** Maps a trial's row to the trial as the API shows it. */
 export function trialFromRow(row: TrialRow): Trial {
   return {
     id: row.id,
@@ -157,8 +186,9 @@ export async function createStudy(
 
   const [row] = await db.query<StudyRow>(
     `insert into public.studies
-       (owner_id, name, material_id, task, space, direction, sampler, pruner, heartbeat_timeout_ms)
-     values ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8::jsonb, $9)
+       (owner_id, name, material_id, task, space, direction, sampler, pruner,
+        heartbeat_timeout_ms, max_trials)
+     values ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8::jsonb, $9, $10)
      returning *`,
     [
       ownerId,
@@ -170,6 +200,7 @@ export async function createStudy(
       sampler,
       study.pruner,
       study.heartbeatTimeoutMs,
+      study.maxTrials,
     ],
   );
   return studyFromRow(row as StudyRow);

@@ -50,3 +50,43 @@ export class NothingToPromoteError extends KaiError {
     super({ code: 'nothing_to_promote', status: 409, title: 'Nothing to promote', detail });
   }
 }
+
+/**
+ * A study that has completed takes no new trials: no ask, no enqueue, no warm start, and no
+ * second completion. Trials that were running when it completed may still be told.
+ */
+export class StudyCompletedError extends KaiError {
+  constructor(studyId: string, completedAt: string | null) {
+    super(
+      {
+        code: 'study_completed',
+        status: 409,
+        title: 'Study completed',
+        detail:
+          `Study ${studyId} completed at ${completedAt ?? 'an unknown time'} and hands out no ` +
+          'more trials. Create a new study (warm-started from this one) to search on.',
+      },
+      { extensions: { completedAt } },
+    );
+  }
+}
+
+/**
+ * Every trial of the study's budget is handed out: finished ones and running ones together
+ * make `maxTrials`. The study completes when the running ones are told (or fail).
+ */
+export class TrialBudgetSpentError extends KaiError {
+  constructor(studyId: string, maxTrials: number, running: number) {
+    super(
+      {
+        code: 'trial_budget_spent',
+        status: 409,
+        title: 'Trial budget spent',
+        detail:
+          `All ${maxTrials} trials of study ${studyId}'s budget are handed out; ${running} ` +
+          'still run. The study completes when they are told; this worker can stop.',
+      },
+      { extensions: { maxTrials, running } },
+    );
+  }
+}

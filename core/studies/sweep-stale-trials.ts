@@ -1,11 +1,13 @@
 import type { Database } from '../db/database.ts';
+import { completeIfBudgetSpent } from './complete-study.ts';
 import { failStaleTrials } from './stale-trials.ts';
 import { getStudy } from './studies.ts';
 
 /**
  * Fails stale running trials in every study, not only those someone asks of (ask does it for
  * its own study): for housekeeping. Each study is handled in its own transaction under its
- * row lock, as `askTrial` does. Returns how many trials were failed.
+ * row lock, as `askTrial` does; a study whose budget the failures spend completes in that
+ * transaction. Returns how many trials were failed.
  */
 export async function sweepStaleTrials(db: Database): Promise<number> {
   const studies = await db.query<{ study_id: string }>(
@@ -17,9 +19,12 @@ export async function sweepStaleTrials(db: Database): Promise<number> {
   );
   let failed = 0;
   for (const { study_id } of studies) {
-    failed += await db.transaction(async (tx) =>
-      failStaleTrials(tx, await getStudy(tx, study_id, { lock: true })),
-    );
+    failed += await db.transaction(async (tx) => {
+      const study = await getStudy(tx, study_id, { lock: true });
+      const count = await failStaleTrials(tx, study);
+      await completeIfBudgetSpent(tx, study);
+      return count;
+    });
   }
   return failed;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Queryable } from '../db/database.ts';
 import { ValidationError } from '../errors.ts';
+import { completeIfBudgetSpent } from './complete-study.ts';
 import { shouldPrune } from './median-pruner.ts';
 import { getStudy, type Trial, type TrialRow, trialFromRow } from './studies.ts';
 import { TrialNotRunningError, UnknownTrialError } from './study-errors.ts';
@@ -17,7 +18,9 @@ export type Tell = z.infer<typeof tellSchema>;
 
 /**
  * Records a running trial's outcome. A trial that is not running (told already, or failed for
- * missing heartbeats) refuses with `trial_not_running` and keeps what it has.
+ * missing heartbeats) refuses with `trial_not_running` and keeps what it has. A trial that ran
+ * when its study completed is still told (as Optuna lets running trials finish). The tell that
+ * finishes the last trial of a study's budget completes the study, in the same transaction.
  */
 export async function tellTrial(
   tx: Queryable,
@@ -33,7 +36,12 @@ export async function tellTrial(
     );
   }
   const outcome = parsed.data;
-  await getStudy(tx, studyId);
+  let study = await getStudy(tx, studyId);
+
+  // A running study with a budget: its row is locked (before the trial's, in the order asks
+  // take them) so that concurrent tells count each other and exactly one completes the study.
+  const budgeted = study.status === 'running' && study.maxTrials !== null;
+  if (budgeted) study = await getStudy(tx, studyId, { lock: true });
 
   const value = outcome.state === 'failed' ? null : (outcome.value ?? null);
   const [row] = await tx.query<TrialRow>(
@@ -53,8 +61,10 @@ export async function tellTrial(
       outcome.state === 'failed' ? (outcome.reason ?? 'failed by the worker') : null,
     ],
   );
-  if (row) return trialFromRow(row);
-  throw await notRunning(tx, studyId, number);
+  if (!row) throw await notRunning(tx, studyId, number);
+
+  if (budgeted) await completeIfBudgetSpent(tx, study);
+  return trialFromRow(row);
 }
 
 /** Keeps a running trial alive: its worker is still at it. */

@@ -5,6 +5,7 @@ import { findMaterialType } from '../registry/material-types.ts';
 import { nearestMaterials } from '../registry/nearest-materials.ts';
 import { enqueueTrial } from './enqueue-trial.ts';
 import { getStudy } from './studies.ts';
+import { StudyCompletedError } from './study-errors.ts';
 import type { Direction, FinishedTrial } from './trial-history.ts';
 import { buildWarmStart, WARM_START_DEFAULTS, type WarmStartOptions } from './warm-start.ts';
 
@@ -19,7 +20,8 @@ export interface WarmStartReport {
  * Warm-starts a study from the finished studies of the same task on similar materials (the
  * study's own material too, at similarity 1): their best trials are enqueued as its first
  * trials and their complete trials become weighted priors for TPE (warm-start.ts). Only
- * studies the caller can see (RLS) are used. Run in a transaction.
+ * studies the caller can see (RLS) are used. A completed study refuses (`study_completed`).
+ * Run in a transaction.
  */
 export async function warmStartStudy(
   tx: Queryable,
@@ -28,6 +30,7 @@ export async function warmStartStudy(
   options: { threshold: number; maxMaterials?: number; warmStart?: Partial<WarmStartOptions> },
 ): Promise<WarmStartReport> {
   const study = await getStudy(tx, studyId, { lock: true });
+  if (study.status === 'completed') throw new StudyCompletedError(study.id, study.completedAt);
   if (!study.materialId || !study.task) {
     throw new ValidationError(
       'A warm start needs a study tied to a material and a task, to find similar studies.',
