@@ -3,7 +3,8 @@ import { callerOf } from '../../auth/authenticate.ts';
 import { asCaller } from '../../auth/user-scope.ts';
 import { cachedCapabilities } from '../../db/capabilities.ts';
 import { RegistryDisabledError } from '../../registry/registry-errors.ts';
-import { askTrial } from '../../studies/ask-trial.ts';
+import { tryAskTrial } from '../../studies/ask-trial.ts';
+import { completeStudy } from '../../studies/complete-study.ts';
 import { enqueueTrial } from '../../studies/enqueue-trial.ts';
 import { promoteBestTrial } from '../../studies/promote-best-trial.ts';
 import { prunerOptionsSchema, samplerOptionsSchema } from '../../studies/sampler-options.ts';
@@ -12,6 +13,8 @@ import {
   createStudy,
   getStudy,
   listTrials,
+  MAX_TRIALS_LIMIT,
+  maxTrialsSchema,
   type StudyRow,
   studyFromRow,
   summarizeStudy,
@@ -50,7 +53,14 @@ const StudySchema = z
     sampler: z.record(z.string(), z.unknown()),
     pruner: z.record(z.string(), z.unknown()),
     heartbeatTimeoutMs: z.number().int(),
+    status: z.enum(['running', 'completed']).openapi({
+      description: '`running` until the study completes (explicitly or by its budget), for good',
+    }),
+    maxTrials: z.number().int().nullable().openapi({
+      description: 'The trial budget: finished trials (complete, pruned, failed) that end it',
+    }),
     createdAt: z.string(),
+    completedAt: z.string().nullable(),
   })
   .openapi('Study');
 
@@ -114,6 +124,11 @@ const NewStudyBody = z
     sampler: samplerOptionsSchema.optional(),
     pruner: prunerOptionsSchema.optional(),
     heartbeatTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+    maxTrials: maxTrialsSchema.optional().openapi({
+      description:
+        `A trial budget (1 to ${MAX_TRIALS_LIMIT}), as Optuna's n_trials: once this many ` +
+        'trials finished (complete, pruned or failed) the study completes; no more are asked',
+    }),
     warmStart: z.union([z.boolean(), WarmStartOptions]).default(false),
   })
   .openapi('NewStudy');
@@ -127,6 +142,7 @@ const TrialPath = IdParam.extend({
 });
 const NOT_FOUND = problem('No such study (of yours) or trial.');
 const NOT_RUNNING = problem('The trial is not running (`trial_not_running`): told, or failed.');
+const COMPLETED = problem('The study has completed (`study_completed`).');
 
 const createStudyRoute = createRoute({
   method: 'post',
@@ -149,7 +165,12 @@ const listStudiesRoute = createRoute({
   tags: [TAG],
   summary: 'Your studies, newest first',
   security: BEARER_SECURITY,
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+  request: {
+    query: z.object({
+      status: z.enum(['running', 'completed']).optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
+  },
   responses: {
     200: jsonResponse(z.object({ studies: z.array(StudySchema) }), 'Studies'),
     ...AUTH_PROBLEMS,
@@ -187,6 +208,10 @@ const askRoute = createRoute({
     200: jsonResponse(TrialSchema, 'A running trial'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
+    409: problem(
+      'The study has completed (`study_completed`), or every trial of its budget is handed ' +
+        'out (`trial_budget_spent`).',
+    ),
   },
 });
 
@@ -201,6 +226,7 @@ const enqueueRoute = createRoute({
     201: jsonResponse(TrialSchema, 'The waiting trial'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
+    409: COMPLETED,
     422: problem("Parameters outside the study's space."),
   },
 });
@@ -285,7 +311,26 @@ const warmStartRoute = createRoute({
     200: jsonResponse(WarmStartSchema, 'What was borrowed from where'),
     ...AUTH_PROBLEMS,
     404: NOT_FOUND,
+    409: COMPLETED,
     422: problem('The study has no material or task.'),
+  },
+});
+
+const completeRoute = createRoute({
+  method: 'post',
+  path: '/v1/studies/{id}/complete',
+  tags: [TAG],
+  summary: 'Ends a running study and announces `study.completed`; running trials may be told',
+  security: BEARER_SECURITY,
+  request: { params: IdParam },
+  responses: {
+    200: jsonResponse(SummarySchema, 'The completed study'),
+    ...AUTH_PROBLEMS,
+    404: NOT_FOUND,
+    409: problem(
+      'The study has completed already (`study_completed`, with `completedAt`); send an ' +
+        '`Idempotency-Key` to have a retry answered as the first request was.',
+    ),
   },
 });
 
@@ -319,8 +364,9 @@ const promoteRoute = createRoute({
 });
 
 /**
- * `/v1/studies`: hyperparameter studies with ask/tell, reports and pruning, warm starts and
- * promotion to the registry. `studies:read` to read, `studies:write` for the rest; every query
+ * `/v1/studies`: hyperparameter studies with ask/tell, reports and pruning, warm starts,
+ * completion (explicit or by a trial budget, announced as `study.completed`) and promotion to
+ * the registry. `studies:read` to read, `studies:write` for the rest; every query
  * runs as the caller under RLS, so each user drives only their own studies.
  */
 export function studiesRoutes(
@@ -361,9 +407,13 @@ export function studiesRoutes(
 
   router.openapi(listStudiesRoute, async (c) => {
     const auth = callerOf(c, { scope: 'studies:read' });
-    const { limit } = c.req.valid('query');
+    const { status, limit } = c.req.valid('query');
     const rows = await asCaller(deps.db, auth, (tx) =>
-      tx.query<StudyRow>('select * from public.studies order by created_at desc limit $1', [limit]),
+      tx.query<StudyRow>(
+        `select * from public.studies where ($1::text is null or status = $1)
+         order by created_at desc limit $2`,
+        [status ?? null, limit],
+      ),
     );
     return c.json({ studies: rows.map(studyFromRow) }, 200);
   });
@@ -382,8 +432,10 @@ export function studiesRoutes(
     const auth = callerOf(c, { scope: 'studies:write' });
     const { id } = c.req.valid('param');
     const workerId = (c.req.valid('json') as { workerId?: string } | undefined)?.workerId;
-    const trial = await asCaller(deps.db, auth, (tx) => askTrial(tx, id, { workerId }));
-    return c.json(trial, 200);
+    // A refusal still commits: the ask may have failed stale trials and completed the study.
+    const outcome = await asCaller(deps.db, auth, (tx) => tryAskTrial(tx, id, { workerId }));
+    if ('refused' in outcome) throw outcome.refused;
+    return c.json(outcome.trial, 200);
   });
 
   router.openapi(enqueueRoute, async (c) => {
@@ -449,6 +501,17 @@ export function studiesRoutes(
       }),
     );
     return c.json(report, 200);
+  });
+
+  router.openapi(completeRoute, async (c) => {
+    const auth = callerOf(c, { scope: 'studies:write' });
+    const { id } = c.req.valid('param');
+    const summary = await asCaller(deps.db, auth, async (tx) => {
+      const study = await completeStudy(tx, id);
+      return { ...study, ...(await summarizeStudy(tx, study)) };
+    });
+    c.get('logger').info({ studyId: id }, 'study completed');
+    return c.json(summary, 200);
   });
 
   router.openapi(promoteRoute, async (c) => {
