@@ -65,6 +65,8 @@ async function finishStudy(tx: Queryable, study: Study, reason: CompletionReason
   if (!row) throw new StudyCompletedError(study.id, study.completedAt);
   const completed = studyFromRow(row);
 
+  // Limitation: the event tells the best trial as of now; a trial still running that is told
+  // later and does better is shown by the study itself, not announced again.
   const { counts, best } = await summarizeStudy(tx, completed);
   await recordEvent(tx, {
     type: 'study.completed',

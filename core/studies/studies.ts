@@ -36,6 +36,8 @@ export const newStudySchema = z.strictObject({
    * The trial budget, as Optuna's `n_trials`: once this many trials finished (complete, pruned
    * or failed), the study completes. No more trials than this are handed out.
    */
+  // Limitation: the budget is set at creation only; no route changes it, so a study that
+  // needs more trials goes on as a new one, warm-started from this one.
   maxTrials: maxTrialsSchema.default(null),
 });
 
