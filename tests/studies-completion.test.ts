@@ -261,6 +261,28 @@ describe('POST /v1/studies/{id}/complete', () => {
   });
 });
 
+describe('/openapi.json', () => {
+  it('documents the end of a study, its budget and its status', async () => {
+    const doc = await (await api.app.request('/openapi.json')).json();
+
+    const end = doc.paths['/v1/studies/{id}/complete']?.post;
+    expect(end?.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(end?.responses ?? {})).toEqual(
+      expect.arrayContaining(['200', '404', '409']),
+    );
+    expect(Object.keys(doc.paths['/v1/studies/{id}/ask'].post.responses)).toContain('409');
+    expect(doc.components.schemas.Study.properties).toMatchObject({
+      status: { enum: ['running', 'completed'] },
+      completedAt: {},
+      maxTrials: {},
+    });
+    expect(doc.components.schemas.NewStudy.properties.maxTrials).toMatchObject({
+      minimum: 1,
+      maximum: 100_000,
+    });
+  });
+});
+
 describe('a completion that rolls back', () => {
   it('leaves the study running and no event, explicit or by budget', async () => {
     const owner = randomUUID();
