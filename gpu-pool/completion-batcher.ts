@@ -14,14 +14,13 @@ interface Pending {
 const MAX_BATCH = 500;
 
 /**
- * Gathers completions into one UPDATE, as graphile-worker batches its completions: many jobs
- * finishing together cost one round trip and one commit. One write is in flight at a time;
- * what finishes meanwhile waits for it and goes in the next, so batches grow with the load.
- * Little parallelism is lost: Postgres queues the notifications of committing transactions
- * (the jobs table's triggers send them) one transaction at a time under a global lock, so
- * concurrent completion writes would mostly wait there instead. Each
- * caller still learns its own fate: resolved when written, `LeaseLostError` when its lease
- * was gone.
+ * Gathers completions into one statement, as graphile-worker batches its completions: many
+ * jobs finishing together cost one round trip, one commit and a few notifications. One write
+ * is in flight at a time; what finishes meanwhile waits for it and goes in the next, so
+ * batches grow with the load. Little parallelism is lost: Postgres lets the transactions that
+ * notify (every completion does, for its jobs' changes) commit one at a time under a global
+ * lock, so concurrent completion writes would mostly wait there instead. Each caller still
+ * learns its own fate: resolved when written, `LeaseLostError` when its lease was gone.
  */
 export class CompletionBatcher {
   readonly #db: Queryable;
