@@ -212,6 +212,38 @@ describe('the worker pool', () => {
     await waitForStatuses([job.id], ['cancelled'], 5000);
   });
 
+  it('hears a cancellation request among the changes of a batched notification', async () => {
+    await startPool({ models: models(1, 0) });
+    const { job } = await enqueueJob(db, echo(1, { payload: { value: 1, sleepMs: 60_000 } }));
+    const other = await enqueueJob(db, { type: 'noop', payload: {}, queue: 'batch' });
+    await waitForStatuses([job.id], ['running']);
+    await expect.poll(() => batches.length).toBe(1);
+
+    // As a statement that announces its own rows does it: the row trigger stays quiet, and one
+    // notification carries an array of changes.
+    await db.transaction(async (tx) => {
+      await tx.query(`select set_config('kai.job_changes_batched', 'on', true)`);
+      await tx.query('update public.jobs set cancel_requested_at = now() where id = $1', [job.id]);
+      const change = (id: string, cancelRequested: boolean) => ({
+        op: 'update',
+        id,
+        type: 'test.echo',
+        queue: 'batch',
+        model: 'test-model',
+        ownerId: null,
+        status: 'running',
+        progress: 0,
+        progressMessage: null,
+        cancelRequested,
+      });
+      await tx.query(`select pg_notify('kai_jobs', $1)`, [
+        JSON.stringify([change(other.job.id, false), change(job.id, true)]),
+      ]);
+    });
+
+    await waitForStatuses([job.id], ['cancelled'], 5000);
+  });
+
   it('aborts a job that runs past its timeout and schedules a retry', async () => {
     await startPool({ models: models(1, 0) });
     const { job } = await enqueueJob(
