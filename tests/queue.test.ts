@@ -305,6 +305,23 @@ describe('leases and fencing', () => {
     expect([...renewed]).toEqual([held?.id]);
   });
 
+  it('ends cancelled, not retried, an expired job whose cancellation was asked for', async () => {
+    const { job } = await enqueueJob(db, spec());
+    const [held] = await claim(10, ['test.noop'], 50);
+    expect(await cancelJob(db, job.id)).toBe('running');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(await claim()).toEqual([]);
+    expect(await statusOf(job.id)).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'lease_expired' },
+    });
+    expect((await statusOf(job.id)).finished_at).not.toBeNull();
+    await expect(completeJob(db, leaseOf(held as ClaimedJob), {})).rejects.toBeInstanceOf(
+      LeaseLostError,
+    );
+  });
+
   it('makes a job dead when its last attempt loses the lease', async () => {
     const { job } = await enqueueJob(db, spec({ maxAttempts: 1 }));
     await claim(10, ['test.noop'], 20);
