@@ -263,7 +263,7 @@ describe('POST /v1/studies/{id}/complete', () => {
 
 describe('/openapi.json', () => {
   it('documents the end of a study, its budget and its status', async () => {
-    const doc = await (await api.app.request('/openapi.json')).json();
+    const doc: Body = await (await api.app.request('/openapi.json')).json();
 
     const end = doc.paths['/v1/studies/{id}/complete']?.post;
     expect(end?.security).toEqual([{ bearer: [] }]);
