@@ -82,18 +82,14 @@ async function enqueueAsCallers(db: Database, items: readonly Pending[]): Promis
     else byCaller.set(item.claims, [i]);
   });
 
-  // The row trigger stays quiet: the last statement announces the new jobs, many to a NOTIFY.
-  const statements: Statement[] = [BATCHED_CHANGES];
-  const ids: string[] = [];
+  const statements: Statement[] = [];
   const groups = [...byCaller].map(([claims, indexes]) => {
     const plan = planEnqueue(indexes.map((i) => (items[i] as Pending).spec));
     statements.push(callerScope(claims));
     const insertAt = statements.push(plan.insert) - 1;
     const findAt = plan.findKeyed ? statements.push(plan.findKeyed) - 1 : undefined;
-    ids.push(...plan.ids);
     return { indexes, plan, insertAt, findAt };
   });
-  statements.push(API_ROLE, { text: ANNOUNCE_INSERTED, params: [ids] });
 
   const results = (await db.batch(statements)) as unknown as JobRow[][];
   const outcomes: Outcome[] = new Array(items.length);
@@ -108,25 +104,6 @@ async function enqueueAsCallers(db: Database, items: readonly Pending[]): Promis
   }
   return outcomes;
 }
-
-/** Local to the batch's transaction: the jobs' insert trigger sends nothing there. */
-const BATCHED_CHANGES: Statement = {
-  text: "select set_config('kai.job_changes_batched', 'on', true)",
-};
-
-/** Back to the API's own role, which alone may send on the jobs' channel. */
-const API_ROLE: Statement = { text: "select set_config('role', 'none', true)" };
-
-/**
- * The jobs of `$1` that exist are the ones this transaction inserted (their ids are new), each
- * announced as the insert trigger would, key for key, in as few notifications as fit.
- */
-const ANNOUNCE_INSERTED = `
-  select kai.notify_job_changes(array_agg(kai.job_change(
-           'insert', j.id, j.type, j.queue, j.model, j.owner_id, j.status, j.progress,
-           j.progress_message, j.cancel_requested_at is not null) order by j.created_at, j.id))
-  from public.jobs j
-  where j.id = any($1::uuid[])`;
 
 /**
  * The server answered with an SQLSTATE that ends the transaction without committing anything

@@ -90,8 +90,6 @@ export type EnqueueOutcome = EnqueueResult | IdempotencyConflictError;
 
 /** The statements that enqueue some specs, and how their rows answer each spec. */
 export interface EnqueuePlan {
-  /** The ids the new jobs get: a spec whose idempotency key matched gets none of them. */
-  ids: string[];
   /** Inserts the jobs; returns the rows it inserted. */
   insert: Statement;
   /** Reads the jobs the specs' idempotency keys name; undefined when no spec has a key. */
@@ -123,7 +121,6 @@ export function planEnqueue(specs: readonly JobSpec[]): EnqueuePlan {
   const keyOf = (ownerId: string | null, key: string | null) => `${ownerId ?? ''}\u0000${key}`;
 
   return {
-    ids: rows.map((r) => r.id),
     insert: { text: INSERT_JOBS, params: [rows] },
     findKeyed:
       keyed.length === 0
