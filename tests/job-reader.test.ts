@@ -2,9 +2,10 @@
 // decided by RLS as its own caller, and one read's failure stays its own.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_SCOPES, type Auth } from '../core/auth/caller.ts';
+import type { Auth } from '../core/auth/caller.ts';
 import { createJobReader } from '../core/jobs/job-reader.ts';
 import { enqueueJob } from '../core/queue/enqueue.ts';
+import { testCaller as caller } from './helpers/auth-tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let testDb: TestDatabase;
@@ -16,16 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testDb.drop();
 });
-
-function caller(): Auth {
-  const subject = randomUUID();
-  return {
-    subject,
-    kind: 'jwt',
-    scopes: ALL_SCOPES,
-    claims: { sub: subject, role: 'authenticated', aud: 'authenticated' },
-  };
-}
 
 const jobOf = async (auth: Auth) =>
   (

@@ -1,12 +1,11 @@
 // The API's submitter on the real database: concurrent submissions share commits, each row is
 // inserted as its own caller under RLS, and one submission's failure stays its own.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Auth } from '../core/auth/caller.ts';
-import { ALL_SCOPES } from '../core/auth/caller.ts';
 import { createJobSubmitter } from '../core/jobs/job-submitter.ts';
 import type { JobSpec } from '../core/queue/enqueue.ts';
 import { IdempotencyConflictError } from '../core/queue/queue-errors.ts';
+import { testCaller as caller } from './helpers/auth-tokens.ts';
 import { asUser, createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let testDb: TestDatabase;
@@ -18,16 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testDb.drop();
 });
-
-function caller(): Auth {
-  const subject = randomUUID();
-  return {
-    subject,
-    kind: 'jwt',
-    scopes: ALL_SCOPES,
-    claims: { sub: subject, role: 'authenticated', aud: 'authenticated' },
-  };
-}
 
 const noop = (auth: Auth, payload: Record<string, unknown> = {}): JobSpec => ({
   type: 'noop',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { ALL_SCOPES, type Auth } from '../../core/auth/caller.ts';
 import { createJwtVerifier, type JwtVerifier } from '../../core/auth/jwt-verifier.ts';
 
 /** The HS256 secret, issuer and audience of the JWTs tests sign. */
@@ -33,4 +34,15 @@ export async function signTestToken(
 /** The headers of a request by user `sub`. */
 export async function bearer(sub: string): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await signTestToken({ sub })}` };
+}
+
+/** A verified user as the API's auth middleware sets it: a fresh UUID, all scopes. */
+export function testCaller(): Auth {
+  const subject = randomUUID();
+  return {
+    subject,
+    kind: 'jwt',
+    scopes: ALL_SCOPES,
+    claims: { sub: subject, role: 'authenticated', aud: 'authenticated' },
+  };
 }
