@@ -20,8 +20,8 @@ export function limitBodySize(maxBytes: number): MiddlewareHandler {
   // judged by its header alone, which leaves it unread for the route's fast path on Node
   // (asking for `c.req.raw.body` builds the whole Fetch Request and its stream, the most
   // costly step of a small request). Chunked bodies are counted as they stream; HTTP/2 frames
-  // bodies without either header, and elsewhere (Vercel, Deno) the Request exists already, so
-  // those go through Hono's limit.
+  // bodies without either header, and elsewhere (Deno) the Request exists already, so those go
+  // through Hono's limit.
   return async function limitBody(c, next) {
     if (!isHttp1(c.env) || c.req.header('transfer-encoding') !== undefined) return limit(c, next);
     const length = c.req.header('content-length');
