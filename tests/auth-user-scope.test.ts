@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Auth } from '../core/auth/caller.ts';
 import { asCaller } from '../core/auth/user-scope.ts';
-import { findJobAsCaller } from '../core/http/routes/jobs-queries.ts';
+import { findJobAsCaller } from '../core/jobs/job-reader.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 let testDb: TestDatabase;

@@ -1,6 +1,6 @@
 import type { Auth } from '../auth/caller.ts';
 import { claimsOf } from '../auth/user-scope.ts';
-import type { Database } from '../db/database.ts';
+import type { Database, Queryable } from '../db/database.ts';
 import { StatementBatcher } from '../events/statement-batcher.ts';
 import { type Job, type JobRow, jobFromRow } from '../queue/job.ts';
 
@@ -18,20 +18,32 @@ export interface JobReaderOptions {
 }
 
 /**
- * One job by id as a caller sees it, in one statement: `$1` the caller's claims (`claimsOf`),
- * `$2` the id. The function sets the claims and role, reads under RLS and puts both back.
+ * One job by id as `auth` sees it, in one statement and round trip (no transaction around
+ * it): `kai.find_job_as_caller` sets the caller's claims and role, reads under RLS and puts
+ * both back. The reader's lone reads; `createJobReader` gathers the rest.
  */
-export const FIND_JOB_AS_CALLER = 'select * from kai.find_job_as_caller($1, $2)';
+export async function findJobAsCaller(
+  db: Queryable,
+  auth: Auth,
+  id: string,
+): Promise<Job | undefined> {
+  const [row] = await db.query<JobRow>('select * from kai.find_job_as_caller($1, $2)', [
+    claimsOf(auth),
+    id,
+  ]);
+  return row ? jobFromRow(row) : undefined;
+}
 
-/** `FIND_JOB_AS_CALLER` for several ids of one caller: `$2` the ids, as `uuid[]`. */
+/** Several ids of one caller as `findJobAsCaller` reads one: `$2` the ids, as `uuid[]`. */
 const FIND_JOBS_AS_CALLER = 'select * from kai.find_jobs_as_caller($1, $2::uuid[])';
 
 interface Lookup {
+  auth: Auth;
   claims: string;
   id: string;
 }
 
-/** A read that failed on its own (a job row has an `error` column, so not a plain object). */
+/** A read that failed on its own (a job has an `error` field, so not a plain `{ error }`). */
 class ReadFailure {
   readonly cause: unknown;
   constructor(cause: unknown) {
@@ -39,7 +51,7 @@ class ReadFailure {
   }
 }
 
-type Found = JobRow | undefined | ReadFailure;
+type Found = Job | undefined | ReadFailure;
 
 /**
  * The reads of one turn of the event loop go to the database together, as DataLoader gathers
@@ -52,10 +64,7 @@ type Found = JobRow | undefined | ReadFailure;
  */
 export function createJobReader(db: Database, options: JobReaderOptions = {}): JobReader {
   const readOne = (lookup: Lookup): Promise<Found> =>
-    db.query<JobRow>(FIND_JOB_AS_CALLER, [lookup.claims, lookup.id]).then(
-      ([row]) => row,
-      (error: unknown) => new ReadFailure(error),
-    );
+    findJobAsCaller(db, lookup.auth, lookup.id).catch((error: unknown) => new ReadFailure(error));
 
   const readMany = async (lookups: readonly Lookup[]): Promise<Found[]> => {
     const idsByCaller = new Map<string, string[]>();
@@ -73,10 +82,11 @@ export function createJobReader(db: Database, options: JobReaderOptions = {}): J
         ? [await db.query(FIND_JOBS_AS_CALLER, statements[0]?.params)]
         : await db.batch(statements);
 
-    const found = new Map<string, JobRow>();
+    const found = new Map<string, Job>();
     [...idsByCaller.keys()].forEach((claims, i) => {
-      for (const row of (results[i] ?? []) as unknown as JobRow[])
-        found.set(`${claims} ${row.id}`, row);
+      for (const row of (results[i] ?? []) as unknown as JobRow[]) {
+        found.set(`${claims} ${row.id}`, jobFromRow(row));
+      }
     });
     return lookups.map(({ claims, id }) => found.get(`${claims} ${id}`));
   };
@@ -99,9 +109,9 @@ export function createJobReader(db: Database, options: JobReaderOptions = {}): J
 
   return {
     async find(auth, id) {
-      const found = await batcher.submit({ claims: claimsOf(auth), id });
+      const found = await batcher.submit({ auth, claims: claimsOf(auth), id });
       if (found instanceof ReadFailure) throw found.cause;
-      return found ? jobFromRow(found) : undefined;
+      return found;
     },
   };
 }

@@ -1,23 +1,6 @@
-import type { Auth } from '../../auth/caller.ts';
-import { claimsOf } from '../../auth/user-scope.ts';
 import type { Queryable } from '../../db/database.ts';
 import { ValidationError } from '../../errors.ts';
-import { FIND_JOB_AS_CALLER } from '../../jobs/job-reader.ts';
 import { type Job, type JobRow, type JobStatus, jobFromRow } from '../../queue/job.ts';
-
-/**
- * One job by id as `auth` sees it, in one statement and round trip (no transaction around
- * it): `kai.find_job_as_caller` sets the caller's claims and role, reads under RLS and puts
- * both back. For the job reads clients poll.
- */
-export async function findJobAsCaller(
-  db: Queryable,
-  auth: Auth,
-  id: string,
-): Promise<Job | undefined> {
-  const [row] = await db.query<JobRow>(FIND_JOB_AS_CALLER, [claimsOf(auth), id]);
-  return row ? jobFromRow(row) : undefined;
-}
 
 /** One job by id, if the caller may see it (run as the caller: RLS decides). */
 export async function findJob(tx: Queryable, id: string): Promise<Job | undefined> {
