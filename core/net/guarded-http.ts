@@ -11,6 +11,8 @@ export interface OutboundRequest {
   headers?: Record<string, string>;
   body?: string | Uint8Array;
   signal?: AbortSignal;
+  /** The most of this response's body kept, instead of the client's `maxResponseBytes`. */
+  maxResponseBytes?: number;
 }
 
 /** What came back: the status, headers and at most `maxResponseBytes` of the body. */
@@ -19,6 +21,8 @@ export interface OutboundResponse {
   headers: Headers;
   /** The body as text, cut at `maxResponseBytes`. */
   body: string;
+  /** The same bytes as they came, for bodies that are not text (such as images). */
+  bytes: Uint8Array;
   truncated: boolean;
   durationMs: number;
   /** The address actually connected to, as checked by the guard. */
@@ -72,7 +76,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
  */
 export function createGuardedHttpClient(options: GuardedHttpOptions): GuardedHttpClient {
   const guard = createOutboundGuard(options);
-  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const defaultMaxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
 
   // The lookup every new socket uses: resolve, check every answer, hand back the checked ones.
   const lookup: LookupFunction = (hostname, lookupOptions, callback) => {
@@ -106,6 +110,7 @@ export function createGuardedHttpClient(options: GuardedHttpOptions): GuardedHtt
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
 
   const send = async (request: OutboundRequest): Promise<OutboundResponse> => {
+    const maxBytes = request.maxResponseBytes ?? defaultMaxBytes;
     const startedAt = performance.now();
     const elapsed = () => Math.round(performance.now() - startedAt);
 
@@ -196,10 +201,12 @@ export function createGuardedHttpClient(options: GuardedHttpOptions): GuardedHtt
               for (const v of Array.isArray(value) ? value : [value])
                 responseHeaders.append(name, v);
             }
+            const bytes = Buffer.concat(chunks);
             resolve({
               status: incoming.statusCode ?? 0,
               headers: responseHeaders,
-              body: Buffer.concat(chunks).toString('utf8'),
+              body: bytes.toString('utf8'),
+              bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
               truncated,
               durationMs: elapsed(),
               remoteAddress,
