@@ -3,6 +3,7 @@
 // /healthz, /readyz and /metrics on METRICS_PORT.
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../core/config/load-config.ts';
+import { envSchema } from '../core/config/schema.ts';
 import type { Database } from '../core/db/database.ts';
 import { assertMigrationsApplied } from '../core/db/migrations/check-migrations.ts';
 import { loadMigrations } from '../core/db/migrations/load-migrations.ts';
@@ -20,6 +21,8 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../supabase/migrations', import.me
 runService('Kai pool failed', () => {
   loadDotenv();
   const config = loadConfig(process.env);
+  // loadConfig has checked every variable; this reads the outbound allow list (core/net).
+  const outbound = { allow: envSchema.parse(process.env).OUTBOUND_ALLOW_CIDRS ?? [] };
   const logger = createLogger({ level: config.log.level, name: 'kai-pool' });
   if (config.database.driver !== 'postgres') {
     throw new StartupError(
@@ -35,7 +38,8 @@ runService('Kai pool failed', () => {
       started.db = db;
       await assertMigrationsApplied(db, await loadMigrations(MIGRATIONS_DIR));
 
-      const composed = await composePool(config, db, logger);
+      // Stored inputs are read from the storage the config names, as the API's.
+      const composed = await composePool(config, db, logger, { outbound });
       started.composed = composed;
       const app = createPoolApp({
         db,

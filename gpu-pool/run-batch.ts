@@ -9,6 +9,7 @@ import {
   type RetryBackoff,
   reportProgress,
 } from '../core/queue/settle-jobs.ts';
+import { type InputReader, NO_INPUT_READER } from '../core/storage/read-input.ts';
 import { abortReasonOf, PoolAbort } from './abort-reasons.ts';
 import type { CompletionBatcher } from './completion-batcher.ts';
 import {
@@ -35,6 +36,8 @@ export interface BatchContext {
   metrics: PoolMetrics;
   retry: RetryBackoff;
   stopSignal: AbortSignal;
+  /** Reads jobs' inputs for handlers; without one, every input fails `input_unavailable`. */
+  inputReader?: InputReader | undefined;
 }
 
 const leaseOf = (job: ClaimedJob): Lease => ({ jobId: job.id, leaseToken: job.leaseToken });
@@ -95,11 +98,13 @@ async function runHandler(
   }
 
   if (runnable.length > 0) {
+    const reader = context.inputReader ?? NO_INPUT_READER;
     const handlerContext = {
       model,
       signal: context.stopSignal,
       logger: context.logger,
       db: context.db,
+      readInput: reader.read.bind(reader),
     };
     const results = await runGuarded(
       handler,

@@ -14,6 +14,7 @@ import type { ClaimedJob } from '../core/queue/job.ts';
 import { type Lease, renewLeases } from '../core/queue/lease.ts';
 import { type QueueClasses, syncQueueClasses } from '../core/queue/queue-classes.ts';
 import { type RetryBackoff, releaseJobs } from '../core/queue/settle-jobs.ts';
+import type { InputReader } from '../core/storage/read-input.ts';
 import { PoolAbort } from './abort-reasons.ts';
 import { BatchWindows } from './batch-windows.ts';
 import { CompletionBatcher } from './completion-batcher.ts';
@@ -56,6 +57,11 @@ export interface WorkerPoolOptions {
   housekeeping?: readonly { name: string; run: () => Promise<unknown> }[];
   /** The models this pool serves, published for `GET /v1/models` while the pool runs. */
   modelReports?: () => PoolModelReport[];
+  /**
+   * Reads jobs' `payload.input` for the handlers (stored objects, URLs); without one, jobs
+   * with an input fail `input_unavailable` and inline payloads run as ever.
+   */
+  inputReader?: InputReader;
 }
 
 /** A change the pool acts on, in either form of notification (`"key":value`, `"key" : value`). */
@@ -131,6 +137,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     metrics,
     retry: options.retry,
     stopSignal: stopping.signal,
+    inputReader: options.inputReader,
   };
 
   // Starts waiting batches while handler slots are free. A batch larger than the concurrency

@@ -48,13 +48,16 @@ runService('Kai failed to start', () => {
       started.db = db;
       if (isStopping()) return;
 
-      const composed = await composePool(config, db, logger);
+      // The pool reads uploads from the storage the API writes them to.
+      const storage = openStorage(config, 'local');
+      const outbound = { allow: env.OUTBOUND_ALLOW_CIDRS ?? [] };
+      const composed = await composePool(config, db, logger, { storage, outbound });
       started.composed = composed;
       const delivery = composeDelivery({
         db,
         logger,
         config: deliveryConfig,
-        outbound: { allow: env.OUTBOUND_ALLOW_CIDRS ?? [] },
+        outbound,
       });
       started.delivery = delivery;
 
@@ -66,7 +69,7 @@ runService('Kai failed to start', () => {
         logger,
         readiness: () => readiness,
         verifyJwt: createJwtVerifier(jwt),
-        storage: openStorage(config, 'local'),
+        storage,
         maxUploadBytes: config.storage.maxUploadBytes,
         queueClasses: config.queue.classes,
         edge: config.edge,

@@ -1,15 +1,21 @@
 import { z } from 'zod';
 import type { JobType } from '../jobs/job-types.ts';
-import { inlineImageSchema } from '../spec/image-input.ts';
+import {
+  hasOneImage,
+  type ImageSource,
+  imageSourceFields,
+  ONE_IMAGE_ERROR,
+} from '../spec/job-payloads.ts';
 import { TEXTURE_MODEL } from './texture-embedding.ts';
 
 /** The most neighbours `material.classify` may vote over. */
 export const MAX_CLASSIFY_NEIGHBOURS = 50;
 
-/** What `texture.embed` takes: one image, base64 of a PNG, JPEG or WebP file. */
-export interface TextureEmbedPayload {
-  imageBase64: string;
-}
+/**
+ * What `texture.embed` takes: one PNG, JPEG or WebP image, inline as base64 or as the job's
+ * input (an upload or a URL), exactly one of them.
+ */
+export type TextureEmbedPayload = ImageSource;
 
 /** `texture.embed`: an image to its kai-texture-net embedding. */
 export const textureEmbedJobType: JobType<TextureEmbedPayload> = {
@@ -20,12 +26,12 @@ export const textureEmbedJobType: JobType<TextureEmbedPayload> = {
     'orientation. Catalog items are embedded by these jobs.',
   queue: 'batch',
   model: TEXTURE_MODEL,
-  payload: z.strictObject({ imageBase64: inlineImageSchema }),
+  takesInput: 'image',
+  payload: z.strictObject(imageSourceFields).refine(hasOneImage, { error: ONE_IMAGE_ERROR }),
 };
 
-/** What `material.classify` takes: the image and how to vote. */
-export interface MaterialClassifyPayload {
-  imageBase64: string;
+/** What `material.classify` takes: the image (inline or as the input) and how to vote. */
+export interface MaterialClassifyPayload extends ImageSource {
   /** Neighbours that vote. */
   k: number;
   /** Neighbours below this cosine similarity do not vote. */
@@ -45,9 +51,12 @@ export const materialClassifyJobType: JobType<MaterialClassifyPayload> = {
   queue: 'interactive',
   model: TEXTURE_MODEL,
   needsVector: true,
-  payload: z.strictObject({
-    imageBase64: inlineImageSchema,
-    k: z.int().min(1).max(MAX_CLASSIFY_NEIGHBOURS).default(5),
-    minSimilarity: z.number().min(-1).max(1).optional(),
-  }) as z.ZodType<MaterialClassifyPayload>,
+  takesInput: 'image',
+  payload: z
+    .strictObject({
+      ...imageSourceFields,
+      k: z.int().min(1).max(MAX_CLASSIFY_NEIGHBOURS).default(5),
+      minSimilarity: z.number().min(-1).max(1).optional(),
+    })
+    .refine(hasOneImage, { error: ONE_IMAGE_ERROR }) as z.ZodType<MaterialClassifyPayload>,
 };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { JobType } from '../jobs/job-types.ts';
 import { inlineImageSchema } from '../spec/image-input.ts';
+import { hasOneImage, imageSourceFields, ONE_IMAGE_ERROR } from '../spec/job-payloads.ts';
 
 /** The model `pattern.match` runs; its weights are supplied at deploy, none ship with Kai. */
 export const PATTERN_MODEL = 'pattern-clip';
@@ -11,14 +12,20 @@ export const MAX_PATTERN_IMAGES = 16;
 
 const text = z.string().trim().min(1).max(300);
 
-/** What `pattern.match` takes: an image to rank texts for, or a text to rank images for. */
+/**
+ * What `pattern.match` takes: an image to rank texts for (inline as `imageBase64` or as the
+ * job's `input`, exactly one), or a text to rank images for (inline only: a job has one input,
+ * and this direction takes many images).
+ */
 export const patternMatchPayloadSchema = z.discriminatedUnion('direction', [
-  z.strictObject({
-    direction: z.literal('image-to-text'),
-    imageBase64: inlineImageSchema,
-    texts: z.array(text).min(1).max(MAX_PATTERN_TEXTS),
-    topK: z.int().min(1).max(MAX_PATTERN_TEXTS).optional(),
-  }),
+  z
+    .strictObject({
+      direction: z.literal('image-to-text'),
+      ...imageSourceFields,
+      texts: z.array(text).min(1).max(MAX_PATTERN_TEXTS),
+      topK: z.int().min(1).max(MAX_PATTERN_TEXTS).optional(),
+    })
+    .refine(hasOneImage, { error: ONE_IMAGE_ERROR }),
   z.strictObject({
     direction: z.literal('text-to-image'),
     text,
@@ -45,4 +52,5 @@ export const patternMatchJobType: JobType<PatternMatchPayload> = {
   model: PATTERN_MODEL,
   payload: patternMatchPayloadSchema,
   refuseWithoutReadyModel: true,
+  takesInput: 'image',
 };

@@ -33,6 +33,12 @@ export interface JobType<Payload = unknown> {
    * serves its model, rather than wait: for models whose weights do not ship with Kai.
    */
   refuseWithoutReadyModel?: boolean;
+  /**
+   * What the type takes as its input (`payload.input`: an upload Kai stored, or a URL): `any`
+   * bytes, or an `image` (PNG, JPEG or WebP; an upload's header is checked at submission).
+   * Unset, it takes none: a submission with an input is refused before anything is stored.
+   */
+  takesInput?: 'any' | 'image';
 }
 
 const noop: JobType<{
@@ -46,6 +52,7 @@ const noop: JobType<{
     'benchmarks and checking uploads end to end.',
   queue: 'maintenance',
   model: null,
+  takesInput: 'any',
   payload: z.strictObject({
     sleepMs: z.number().int().min(0).max(600_000).optional(),
     input: jobInputSchema.optional(),
@@ -70,11 +77,12 @@ const syntheticMlp: JobType<{ input: number[] }> = {
 const ocrExtract: JobType<OcrExtractPayload> = {
   type: 'ocr.extract',
   description:
-    'Reads the text of one PNG, JPEG or WebP image with PaddleOCR v4 (detection, then ' +
-    'recognition of every text line): lines with their four-corner boxes, confidences and ' +
-    'reading order.',
+    'Reads the text of one PNG, JPEG or WebP image (inline, uploaded or by URL) with ' +
+    'PaddleOCR v4 (detection, then recognition of every text line): lines with their ' +
+    'four-corner boxes, confidences and reading order.',
   queue: 'interactive',
   model: 'paddleocr',
+  takesInput: 'image',
   payload: ocrExtractPayload,
 };
 
@@ -85,10 +93,11 @@ const specExtract: JobType<SpecExtractPayload> = {
   description:
     'Extracts the specification of a material product (material, dimensions in mm, ' +
     'thickness, finish, PEI class, slip rating, DCOF, water absorption, frost resistance, ' +
-    'colour, standards cited) from text, or from an image read by OCR first; each field ' +
-    'with its source text and a confidence.',
+    'colour, standards cited) from text, or from an image (inline, uploaded or by URL) read ' +
+    'by OCR first; each field with its source text and a confidence.',
   queue: 'interactive',
   model: 'paddleocr',
+  takesInput: 'image',
   payload: specExtractPayload,
 };
 

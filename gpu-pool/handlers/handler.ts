@@ -2,6 +2,7 @@ import type { Database } from '../../core/db/database.ts';
 import type { JobType } from '../../core/jobs/job-types.ts';
 import type { Logger } from '../../core/logging/logger.ts';
 import type { Failure } from '../../core/queue/settle-jobs.ts';
+import type { InputReader } from '../../core/storage/read-input.ts';
 
 /** One job of a batch, as a handler sees it. */
 export interface HandlerJob<Payload = unknown> {
@@ -33,6 +34,13 @@ export interface HandlerContext<Model = unknown> {
    * with the pool's privileges: run reads on a user's behalf as that user (see `ownerId`).
    */
   db: Database;
+  /**
+   * Reads a job's `payload.input` (a stored object, checked against its recorded size and
+   * SHA-256, or a URL fetched through the SSRF guard within the byte limit); rejects only with
+   * `InputReadError`, whose code and `retryable` say how the job fails. Pass the job's own
+   * signal and owner.
+   */
+  readInput: InputReader['read'];
 }
 
 /**

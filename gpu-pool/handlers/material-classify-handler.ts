@@ -6,6 +6,7 @@ import {
 import { nearestCatalogItems } from '../../core/catalog/nearest-items.ts';
 import { voteMaterialClass } from '../../core/catalog/vote-material.ts';
 import { detectCapabilities } from '../../core/db/capabilities.ts';
+import { jobsImageBytes } from '../images/job-image-bytes.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
 import { embedImages } from '../texture/embed-images.ts';
 import { fatal, type JobHandler, type JobOutcome } from './handler.ts';
@@ -13,13 +14,15 @@ import { fatal, type JobHandler, type JobOutcome } from './handler.ts';
 /**
  * Runs `material.classify`: embeds the batch's images through kai-texture-net in one
  * `session.run`, then per job finds the k nearest catalog items the submitter can see (as that
- * user, so RLS picks their own and the shared catalog) and lets them vote. Fails a job for good
- * on an unreadable image, on a database without pgvector and on an empty catalog.
+ * user, so RLS picks their own and the shared catalog) and lets them vote. The image is inline
+ * or the job's input, read through the context's reader. Fails a job for good on an unreadable
+ * image or input, on a database without pgvector and on an empty catalog.
  */
 export const materialClassifyHandler: JobHandler<MaterialClassifyPayload, LoadedModel> = {
   jobType: materialClassifyJobType,
 
-  async run(jobs, { model, db }) {
+  async run(jobs, context) {
+    const { model, db } = context;
     if (!model) throw new Error('The kai-texture-net model is not loaded.');
     if (!(await detectCapabilities(db)).vector) {
       return jobs.map(() =>
@@ -30,12 +33,21 @@ export const materialClassifyHandler: JobHandler<MaterialClassifyPayload, Loaded
       );
     }
 
-    const images = jobs.map((job) => Buffer.from(job.payload.imageBase64, 'base64'));
-    const embedded = await embedImages(model, images);
+    const sources = await jobsImageBytes(jobs, context);
+    const embedded = await embedImages(
+      model,
+      sources.flatMap((source) => (source.ok ? [source.bytes] : [])),
+    );
 
     const outcomes: JobOutcome[] = [];
+    let next = 0;
     for (const [i, job] of jobs.entries()) {
-      const result = embedded[i];
+      const source = sources[i] as (typeof sources)[number];
+      if (!source.ok) {
+        outcomes.push(source.outcome);
+        continue;
+      }
+      const result = embedded[next++];
       if (!result?.ok) {
         outcomes.push(fatal(result?.error.code ?? 'image_unreadable', `${result?.error.message}`));
         continue;

@@ -6,18 +6,18 @@ import { type JobReading, readJobImages } from '../ocr/read-job-images.ts';
 import type { JobHandler, JobOutcome } from './handler.ts';
 
 /**
- * Runs `spec.extract`: text payloads are parsed as they are; image payloads are read by OCR
- * first (the images of the batch together), their lines parsed with the OCR's confidence in
- * each. The result is the specification and, for images, the OCR text it was read from.
+ * Runs `spec.extract`: text payloads are parsed as they are; image payloads (inline, or the
+ * job's input) are read by OCR first (the images of the batch together), their lines parsed
+ * with the OCR's confidence in each. The result is the specification and, for images, the OCR text it was read from.
  */
 export const specExtractHandler: JobHandler<SpecExtractPayload, LoadedModel> = {
   jobType: JOB_TYPES.get('spec.extract') as JobHandler<SpecExtractPayload>['jobType'],
 
-  async run(jobs, { model, logger }) {
-    const imageJobs = jobs.filter((job) => job.payload.imageBase64 !== undefined);
+  async run(jobs, context) {
+    const imageJobs = jobs.filter((job) => job.payload.text === undefined);
     const readings = new Map<string, JobReading>();
     if (imageJobs.length > 0) {
-      const read = await readJobImages(imageJobs, model, logger);
+      const read = await readJobImages(imageJobs, context);
       imageJobs.forEach((job, n) => {
         readings.set(job.id, read[n] as JobReading);
       });

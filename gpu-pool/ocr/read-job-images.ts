@@ -1,7 +1,8 @@
-import type { Logger } from '../../core/logging/logger.ts';
-import type { HandlerJob, JobOutcome } from '../handlers/handler.ts';
+import type { ImageSource } from '../../core/spec/job-payloads.ts';
+import type { HandlerContext, HandlerJob, JobOutcome } from '../handlers/handler.ts';
 import { fatal, retryable } from '../handlers/handler.ts';
 import { decodeImage, ImageInputError } from '../images/decode-image.ts';
+import { jobImageBytes } from '../images/job-image-bytes.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
 import { ocrModelOf } from './loaded-ocr-model.ts';
 import { type OcrResult, recognizeImages } from './ocr-engine.ts';
@@ -10,31 +11,40 @@ import { type OcrResult, recognizeImages } from './ocr-engine.ts';
 export type JobReading = { ok: true; ocr: OcrResult } | { ok: false; outcome: JobOutcome };
 
 /**
- * Decodes the base64 image of each job and reads all of them in one OCR pass, so the text
- * lines of the whole batch share recognizer runs. An image that cannot be decoded fails its
- * own job (fatal, with the image's stable code) and leaves the others alone; a failing model
- * throws, for the pool to retry the jobs one by one.
+ * Decodes the image of each job (inline base64, or its input read through the context's
+ * reader) and reads all of them in one OCR pass, so the text lines of the whole batch share
+ * recognizer runs. An image that cannot be decoded fails its own job (fatal, with the image's
+ * stable code), an input that cannot be read fails it with the reader's code, and neither
+ * touches the others; a failing model throws, for the pool to retry the jobs one by one.
  */
 export async function readJobImages(
-  jobs: readonly HandlerJob<{ imageBase64?: string | undefined }>[],
-  model: LoadedModel | undefined,
-  logger: Logger,
+  jobs: readonly HandlerJob<ImageSource>[],
+  context: Pick<HandlerContext<LoadedModel>, 'model' | 'logger' | 'readInput'>,
 ): Promise<JobReading[]> {
+  const { model, logger } = context;
   if (!model) throw new Error('The paddleocr model is not loaded.');
   const ocr = await ocrModelOf(model);
+  // Inputs are fetched concurrently; each is decoded in turn below.
+  const sources = await Promise.all(
+    jobs.map((job) => (job.signal.aborted ? undefined : jobImageBytes(job, job.payload, context))),
+  );
 
   const readings: (JobReading | undefined)[] = [];
   const images: Awaited<ReturnType<typeof decodeImage>>[] = [];
   const imageOf: number[] = [];
   for (const [index, job] of jobs.entries()) {
     // A job cancelled or timed out before its turn is not read; the pool settles it by reason.
-    if (job.signal.aborted) {
+    const source = sources[index];
+    if (job.signal.aborted || !source) {
       readings.push({ ok: false, outcome: retryable('interrupted', 'The job was aborted.') });
       continue;
     }
+    if (!source.ok) {
+      readings.push({ ok: false, outcome: source.outcome });
+      continue;
+    }
     try {
-      const bytes = Buffer.from(job.payload.imageBase64 ?? '', 'base64');
-      images.push(await decodeImage(bytes));
+      images.push(await decodeImage(source.bytes));
       imageOf.push(index);
       readings.push(undefined);
     } catch (error) {

@@ -4,12 +4,15 @@ import { callerOf } from '../../auth/authenticate.ts';
 import type { Auth } from '../../auth/caller.ts';
 import { asCaller, callerQueryable } from '../../auth/user-scope.ts';
 import { KaiError, NotFoundError, ValidationError } from '../../errors.ts';
+import { JOB_TYPES, type JobType, jobTypeOf } from '../../jobs/job-types.ts';
 import { prepareJob } from '../../jobs/submit-job.ts';
 import { parseIp } from '../../net/ip-address.ts';
 import { createOutboundGuard, UnsafeUrlError } from '../../net/outbound-guard.ts';
 import { cancelJob } from '../../queue/cancel-job.ts';
 import type { JobStatus } from '../../queue/job.ts';
 import type { ParametersRef } from '../../registry/resolve-parameters.ts';
+import { readImageHeader } from '../../spec/image-header.ts';
+import { sizeProblem } from '../../spec/image-input.ts';
 import type { JobInput } from '../../storage/job-input.ts';
 import { decodeBase64Input, InputTooLargeError, storeJobInput } from '../../storage/store-input.ts';
 import type { ApiDeps, AppEnv } from '../app-env.ts';
@@ -51,6 +54,18 @@ const submit = createRoute({
   path: '/v1/jobs',
   tags: ['jobs'],
   summary: 'Submit a job: JSON (input by URL or base64) or multipart with the input in `file`',
+  description:
+    'A job type that takes an input (`noop`: any bytes; `ocr.extract`, `spec.extract`, ' +
+    '`texture.embed`, `material.classify` and `pattern.match` image-to-text: a PNG, JPEG or ' +
+    'WebP image) gets it as `payload.input`: an upload or base64 body stored by Kai ' +
+    '(`{storage, key, contentType, bytes, sha256}`), or `{url}`, fetched by the pool through ' +
+    'its SSRF guard within UPLOAD_MAX_BYTES. Image types take it instead of ' +
+    '`payload.imageBase64`, never both. Types that take no input refuse one with 422 before ' +
+    'anything is stored, and so do image types an upload whose bytes are no image they read. ' +
+    'An input the pool cannot read ends its job `dead` (or retried, for a network or storage ' +
+    'hiccup) with a stable code: `input_url_refused`, `input_too_large`, `input_http_error`, ' +
+    '`input_timeout`, `input_unreachable`, `input_missing`, `input_checksum_mismatch`, ' +
+    '`input_forbidden`, `input_storage_mismatch`, `input_storage_error`, `input_unavailable`.',
   security: BEARER_SECURITY,
   request: {
     body: {
@@ -65,7 +80,10 @@ const submit = createRoute({
     ...AUTH_PROBLEMS,
     413: problem('The input is larger than UPLOAD_MAX_BYTES.'),
     415: problem('Neither JSON nor multipart/form-data.'),
-    422: problem('The body, the job type, the queue or the payload is not valid.'),
+    422: problem(
+      'The body, the job type, the queue or the payload is not valid, or the type takes no ' +
+        'such input.',
+    ),
     503: problem('Storage for uploads is unavailable.'),
   },
 });
@@ -229,13 +247,16 @@ async function submissionOf(
       c.req as unknown as { valid(t: 'form'): z.infer<typeof SubmitJobFormSchema> }
     ).valid('form');
     const payload = parsePayloadText(form.payload);
+    const jobType = inputTakerOf(form.type, 'body.file');
     rejectTwoInputs(payload, 'body.payload.input');
     if (form.file.size > maxBytes) {
       throw new InputTooLargeError(form.file.size, maxBytes);
     }
+    const bytes = new Uint8Array(await form.file.arrayBuffer());
+    refuseNonImage(jobType, bytes, 'body.file');
     const input = await storeJobInput(deps.storage, {
       ownerId: auth.subject,
-      body: new Uint8Array(await form.file.arrayBuffer()),
+      body: bytes,
       contentType: form.file.type || 'application/octet-stream',
       maxBytes,
     });
@@ -260,19 +281,26 @@ async function submissionOf(
   const payload: Record<string, unknown> = { ...body.payload };
   let stored = false;
   if (body.input) {
+    const jobType = inputTakerOf(body.type, 'body.input');
     rejectTwoInputs(payload, 'body.input');
     if ('url' in body.input) {
       refuseUnsafeInputUrl(body.input.url);
       payload.input = { url: body.input.url };
     } else {
+      const bytes = decodeBase64Input(body.input.base64, 'body.input.base64');
+      if (bytes.byteLength <= maxBytes) refuseNonImage(jobType, bytes, 'body.input.base64');
       payload.input = await storeJobInput(deps.storage, {
         ownerId: auth.subject,
-        body: decodeBase64Input(body.input.base64, 'body.input.base64'),
+        body: bytes,
         contentType: body.input.contentType,
         maxBytes,
       });
       stored = true;
     }
+  } else if (JOB_TYPES.get(body.type)?.takesInput) {
+    // Only Kai writes the input of a type that takes one: a stored reference names a key, and
+    // a URL must pass the checks above.
+    rejectTwoInputs(payload, 'body.payload.input');
   }
   return {
     type: body.type,
@@ -322,8 +350,39 @@ function parsePayloadText(text: string | undefined): Record<string, unknown> {
 
 function rejectTwoInputs(payload: Record<string, unknown>, path: string): void {
   if ('input' in payload) {
-    throw new ValidationError('The input is given twice: in the payload and beside it.', [
-      { path, message: 'give the input once, beside the payload' },
+    throw new ValidationError('The input belongs beside the payload, not in it.', [
+      { path, message: 'give the input once, beside the payload (input or file)' },
+    ]);
+  }
+}
+
+/**
+ * The job type of a submission that comes with an input, once it is known to take one; an
+ * unknown type or one that takes no input is refused before anything is stored.
+ */
+function inputTakerOf(type: string, path: string): JobType {
+  const jobType = jobTypeOf(type);
+  if (!jobType.takesInput) {
+    const takers = [...JOB_TYPES.values()].filter((t) => t.takesInput).map((t) => t.type);
+    throw new ValidationError(`Job type ${jobType.type} takes no input.`, [
+      { path, message: `takes no input; these types do: ${takers.join(', ')}` },
+    ]);
+  }
+  return jobType;
+}
+
+/** Refuses, before it is stored, an upload that an image type could not read. */
+function refuseNonImage(jobType: JobType, bytes: Uint8Array, path: string): void {
+  if (jobType.takesInput !== 'image') return;
+  const header = readImageHeader(bytes);
+  const problem = header
+    ? sizeProblem(header)
+    : bytes.byteLength === 0
+      ? undefined // storeJobInput names an empty input itself
+      : 'the bytes are not a PNG, JPEG or WebP image';
+  if (problem !== undefined) {
+    throw new ValidationError(`Job type ${jobType.type} cannot read this input: ${problem}.`, [
+      { path, message: problem },
     ]);
   }
 }
