@@ -1,68 +1,59 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { progress } from './bench-output.ts';
 import type { BenchModel } from './pool-models.ts';
-
-/** Samples per second of `session.run` alone, one run after the other. */
-export interface RawRates {
-  batch1PerSec: number;
-  batch16PerSec: number;
-}
 
 /** Runs before the clock starts: at most this many, and a quarter of a pass for heavy models. */
 const WARM_UP_RUNS = 20;
+
 /**
  * Each rate is the best of this many timed passes, raw and through the pool alike: on a small
- * shared machine a pass that another process interrupts says nothing about either.
+ * shared machine a pass that another process interrupts says nothing about either. The passes
+ * take turns (raw, then the pool, then raw again), so a slow spell of the machine falls on
+ * both sides instead of on whichever happened to run then.
  */
-export const PASSES = 3;
+export const PASSES = 4;
+
+/** Raw `session.run` over the bench's samples, one pass at a time. */
+export interface RawOnnx {
+  /** Times one pass over every sample at `batch` samples a run; answers samples per second. */
+  pass(batch: number): Promise<number>;
+  close(): Promise<void>;
+}
 
 /**
  * Opens the model as Kai's repository does on a machine without CUDA (CPU provider, every
- * graph optimisation) and times `session.run` over `samples` inputs at batch 1 and batch 16,
- * the best of three passes each.
+ * graph optimisation) and gets ready to time `session.run` over `samples` inputs.
  */
-export async function measureRawOnnx(
+export async function openRawOnnx(
   model: BenchModel,
   modelPath: string,
   samples: number,
-): Promise<RawRates> {
+): Promise<RawOnnx> {
   const session = await InferenceSession.create(modelPath, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
   });
-  try {
-    const batch1PerSec = await samplesPerSec(model, session, samples, 1);
-    progress(`  raw session.run, batch 1: ${batch1PerSec.toFixed(0)} samples/s`);
-    const batch16PerSec = await samplesPerSec(model, session, samples, 16);
-    progress(`  raw session.run, batch 16: ${batch16PerSec.toFixed(0)} samples/s`);
-    return { batch1PerSec, batch16PerSec };
-  } finally {
-    await session.release();
-  }
-}
+  const feedsByBatch = new Map<number, InferenceSession.FeedsType[]>();
 
-async function samplesPerSec(
-  model: BenchModel,
-  session: InferenceSession,
-  samples: number,
-  batch: number,
-): Promise<number> {
-  // Tensors are built before the clock starts: the pool's handler builds its own, but raw
-  // means the model alone.
-  const runs = Math.ceil(samples / batch);
-  const feeds = Array.from({ length: runs }, (_, run) => model.feeds(run * batch, batch));
+  // Tensors are built before the clock starts, and the first pass of a batch size warms up:
+  // the pool's handler builds its own, but raw means the model alone.
+  const feedsOf = async (batch: number) => {
+    let feeds = feedsByBatch.get(batch);
+    if (feeds) return feeds;
+    const runs = Math.ceil(samples / batch);
+    feeds = Array.from({ length: runs }, (_, run) => model.feeds(run * batch, batch));
+    const warmUpRuns = Math.min(WARM_UP_RUNS, Math.max(2, Math.ceil(runs / 4)));
+    for (let i = 0; i < warmUpRuns; i++) await session.run(feeds[i % runs] as (typeof feeds)[0]);
+    feedsByBatch.set(batch, feeds);
+    return feeds;
+  };
 
-  const warmUpRuns = Math.min(WARM_UP_RUNS, Math.max(2, Math.ceil(runs / 4)));
-  for (let i = 0; i < warmUpRuns; i++) {
-    await session.run(feeds[i % runs] as InferenceSession.FeedsType);
-  }
-
-  let best = 0;
-  for (let pass = 0; pass < PASSES; pass++) {
-    const startMs = performance.now();
-    for (const feed of feeds) await session.run(feed);
-    const seconds = (performance.now() - startMs) / 1000;
-    best = Math.max(best, (runs * batch) / seconds);
-  }
-  return best;
+  return {
+    async pass(batch) {
+      const feeds = await feedsOf(batch);
+      const startMs = performance.now();
+      for (const feed of feeds) await session.run(feed);
+      return (feeds.length * batch) / ((performance.now() - startMs) / 1000);
+    },
+    close: () => session.release(),
+  };
 }
