@@ -85,6 +85,9 @@ beforeAll(async () => {
     if (path.startsWith('/bytes')) {
       response.writeHead(200, { 'content-type': 'image/png' });
       response.end(bytes);
+    } else if (path === '/moved') {
+      response.writeHead(307, { location: '/bytes' });
+      response.end();
     } else if (path === '/exactly-the-limit') {
       response.writeHead(200, { 'content-length': String(MAX_BYTES) });
       response.end(Buffer.alloc(MAX_BYTES, 7));
@@ -174,6 +177,7 @@ describe('input URLs', () => {
   it('fetches the bytes and the content type, following a redirect', async () => {
     const answer = await read(url('/bytes?token=secret'));
     expect(answer).toEqual({ bytes, contentType: 'image/png' });
+    expect(await read(url('/moved'))).toEqual(answer);
     const limit = await read(url('/exactly-the-limit'));
     expect(limit.bytes.byteLength).toBe(MAX_BYTES);
   });
