@@ -6,8 +6,9 @@ import type { JobHandler } from './handler.ts';
 
 /**
  * Runs `ocr.extract` on the `paddleocr` model: every image of the batch (inline, or the job's
- * input) detected, every text line of the batch recognized together. The result is the image's size, its lines (text,
- * confidence, four-corner box, reading order, row) and the page text in reading order.
+ * input) detected, every text line of the batch recognized together. The result is the
+ * image's size, its lines (text, confidence, four-corner box, reading order, row) and the page
+ * text in reading order.
  */
 export const ocrExtractHandler: JobHandler<OcrExtractPayload, LoadedModel> = {
   jobType: JOB_TYPES.get('ocr.extract') as JobHandler<OcrExtractPayload>['jobType'],

@@ -8,7 +8,8 @@ import type { JobHandler, JobOutcome } from './handler.ts';
 /**
  * Runs `spec.extract`: text payloads are parsed as they are; image payloads (inline, or the
  * job's input) are read by OCR first (the images of the batch together), their lines parsed
- * with the OCR's confidence in each. The result is the specification and, for images, the OCR text it was read from.
+ * with the OCR's confidence in each. The result is the specification and, for images, the
+ * OCR text it was read from.
  */
 export const specExtractHandler: JobHandler<SpecExtractPayload, LoadedModel> = {
   jobType: JOB_TYPES.get('spec.extract') as JobHandler<SpecExtractPayload>['jobType'],
