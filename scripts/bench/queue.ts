@@ -1,6 +1,7 @@
-// `npm run bench:queue -- [--json] [--jobs N] [--concurrency C]`: drains the same backlog of
-// no-op jobs through Kai, pg-boss and graphile-worker on one Postgres server (DATABASE_URL),
-// each in a fresh database of its own, and compares throughput, latency and correctness.
+// `npm run bench:queue -- [--json] [--jobs N] [--concurrency C] [--rounds R]`: drains the same
+// backlog of no-op jobs through Kai, pg-boss and graphile-worker on one Postgres server
+// (DATABASE_URL), each in a fresh database of its own, in R rounds (3) that take turns, and
+// compares throughput, latency and correctness.
 // Progress goes to stderr; with --json the last stdout line is the one result object.
 import { parseArgs } from 'node:util';
 import { progress, ratio, round } from './bench-output.ts';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     systems: { type: 'string', default: 'kai,pg-boss,graphile-worker' },
     'pool-max': { type: 'string' },
     'enqueue-chunk': { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
     'kai-batch-size': { type: 'string', default: '0' },
     'kai-poll-ms': { type: 'string', default: '10' },
     'kai-prefetch': { type: 'string', default: '500' },
@@ -40,6 +42,8 @@ function positive(name: string, text: string | undefined, min = 1): number {
 
 interface SystemResult extends DrainSummary {
   system: QueueSystem['name'];
+  /** The drain's length, so rounds add up as jobs over summed time. */
+  seconds: number;
 }
 
 async function measure(system: QueueSystem, settings: QueueBenchSettings): Promise<SystemResult> {
@@ -70,10 +74,26 @@ async function measure(system: QueueSystem, settings: QueueBenchSettings): Promi
         `p99 ${round(summary.p99LatencyMs)} ms, lost ${summary.lost}, ` +
         `duplicated ${summary.duplicated}`,
     );
-    return { system: system.name, ...summary };
+    return { system: system.name, ...summary, seconds: (times.endMs - times.startMs) / 1000 };
   } finally {
     await queue.stop();
   }
+}
+
+/** One system's rounds as one result: jobs over summed time, median p50, worst p99. */
+function combine(system: QueueSystem['name'], rounds: readonly SystemResult[]): SystemResult {
+  const seconds = rounds.reduce((sum, r) => sum + r.seconds, 0);
+  const handled = rounds.reduce((sum, r) => sum + r.jobsPerSec * r.seconds, 0);
+  const p50s = rounds.map((r) => r.p50LatencyMs).sort((a, b) => a - b);
+  return {
+    system,
+    seconds,
+    jobsPerSec: seconds > 0 ? handled / seconds : 0,
+    p50LatencyMs: p50s[Math.floor((p50s.length - 1) / 2)] ?? 0,
+    p99LatencyMs: Math.max(0, ...rounds.map((r) => r.p99LatencyMs)),
+    lost: rounds.reduce((sum, r) => sum + r.lost, 0),
+    duplicated: rounds.reduce((sum, r) => sum + r.duplicated, 0),
+  };
 }
 
 async function main(): Promise<void> {
@@ -111,8 +131,20 @@ async function main(): Promise<void> {
       'this measures pure drain throughput, and latency (enqueue to handler) includes the wait ' +
       'in the backlog.',
   );
-  const results: SystemResult[] = [];
-  for (const system of systems) results.push(await measure(system, settings));
+  // The machine's load drifts, so the systems take turns in rounds, the order rotating; each
+  // system's rate is its jobs over its summed drain time, its p50 the median round's and its
+  // p99 the worst round's, and every round's lost and duplicated jobs count.
+  const rounds = positive('rounds', values.rounds);
+  const byRound = new Map<QueueSystem['name'], SystemResult[]>();
+  for (let round = 0; round < rounds; round++) {
+    progress(`\nround ${round + 1} of ${rounds}`);
+    for (let i = 0; i < systems.length; i++) {
+      const system = systems[(round + i) % systems.length] as QueueSystem;
+      const result = await measure(system, settings);
+      byRound.set(system.name, [...(byRound.get(system.name) ?? []), result]);
+    }
+  }
+  const results = systems.map((system) => combine(system.name, byRound.get(system.name) ?? []));
 
   const rateOf = (name: string) => results.find((r) => r.system === name)?.jobsPerSec ?? 0;
   progress('');
