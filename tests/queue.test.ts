@@ -251,6 +251,72 @@ describe('claim', () => {
     // 10:5 means about one batch job for every two interactive ones, not a run of interactive.
     expect(next.filter((q) => q === 'batch').length).toBeGreaterThanOrEqual(8);
   });
+
+  it('answers a claim with nothing ready as a read, writing nothing', async () => {
+    await enqueueJobs(db, [spec({ type: 'test.other' }), spec({ runAfterMs: 60_000 })]);
+    const xidAfter = (limit: number) =>
+      db.transaction(async (tx) => {
+        const jobs = await claimJobs(tx, {
+          workerId: 'w1',
+          types: ['test.noop'],
+          limit,
+          leaseMs: LEASE_MS,
+        });
+        const [row] = await tx.query<{ xid: string | null }>(
+          'select pg_current_xact_id_if_assigned()::text as xid',
+        );
+        return { jobs, xid: row?.xid ?? null };
+      });
+
+    // Only a foreign type and a delayed job wait: no class row is locked, no id assigned.
+    expect(await xidAfter(5)).toEqual({ jobs: [], xid: null });
+
+    await enqueueJob(db, spec());
+    const claimed = await xidAfter(5);
+    expect(claimed.jobs).toHaveLength(1);
+    expect(claimed.xid).not.toBeNull();
+  });
+
+  it('does not wait behind a claim in progress when nothing is ready', async (ctx) => {
+    if (testDb.driver === 'pglite') ctx.skip(); // one connection: claims cannot overlap
+    const holder = testDb.connect();
+    const claimer = testDb.connect();
+    try {
+      let release = () => {};
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked = () => {};
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      // Another claim holds every class row, as a claim does until it commits.
+      const holding = holder.transaction(async (tx) => {
+        await tx.query('select 1 from kai.queue_classes order by name for update');
+        locked();
+        await released;
+      });
+      await isLocked;
+
+      // lock_timeout turns a wait for those rows into an error instead of a hang.
+      const answer = await claimer
+        .transaction(async (tx) => {
+          await tx.query(`set local lock_timeout = '2s'`);
+          return claimJobs(tx, {
+            workerId: 'w2',
+            types: ['test.noop'],
+            limit: 5,
+            leaseMs: LEASE_MS,
+          });
+        })
+        .finally(release);
+      await holding;
+      expect(answer).toEqual([]);
+    } finally {
+      await holder.close();
+      await claimer.close();
+    }
+  });
 });
 
 describe('leases and fencing', () => {
