@@ -108,8 +108,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   const held = new Map<string, HeldJob>();
   const running = new Set<Promise<void>>();
-  // Batches (a single job for types without a model) waiting for handler slots, oldest first.
-  const waiting: { handler: JobHandler; batch: HeldJob[]; model: unknown }[] = [];
+  // Batches (a single job for types without a model) waiting for handler slots, oldest first;
+  // `ran` tells the batch windows that a model's batch is done with it.
+  const waiting: { handler: JobHandler; batch: HeldJob[]; model: unknown; ran?: () => void }[] = [];
   let inHandlers = 0;
   // Jobs whose handler is done and whose outcome is being written: still held (their leases
   // live until then) but no reason to wait before claiming more.
@@ -147,17 +148,18 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       const next = waiting[0] as (typeof waiting)[number];
       if (inHandlers > 0 && inHandlers + next.batch.length > options.concurrency) return;
       waiting.shift();
-      start(next.handler, next.batch, next.model);
+      start(next.handler, next.batch, next.model, next.ran);
     }
   };
 
-  // Runs a batch; frees its handler slots once the handler is done and lets go of its jobs
-  // once each is settled.
-  const start = (handler: JobHandler, batch: HeldJob[], model: unknown) => {
+  // Runs a batch; frees its handler slots (and its model's room for a batch, `ran`) once the
+  // handler is done and lets go of its jobs once each is settled.
+  const start = (handler: JobHandler, batch: HeldJob[], model: unknown, ran?: () => void) => {
     inHandlers += batch.length;
     const onRan = () => {
       inHandlers -= batch.length;
       settling += batch.length;
+      ran?.();
       pump();
       wake();
     };
@@ -172,8 +174,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     running.add(done);
   };
 
-  const run = (handler: JobHandler, batch: HeldJob[], model: unknown) => {
-    waiting.push({ handler, batch, model });
+  const run = (handler: JobHandler, batch: HeldJob[], model: unknown, ran?: () => void) => {
+    waiting.push({ handler, batch, model, ...(ran ? { ran } : {}) });
     pump();
   };
 
@@ -183,7 +185,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       const index = w.batch.indexOf(entry);
       if (index < 0) continue;
       w.batch.splice(index, 1);
-      if (w.batch.length === 0) waiting.splice(i, 1);
+      if (w.batch.length === 0) {
+        waiting.splice(i, 1);
+        w.ran?.();
+      }
       return true;
     }
     return false;
@@ -192,7 +197,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const windows = new BatchWindows((type, batch) => {
     const handler = handlers.get(type);
     const model = handler?.jobType.model ? models.get(handler.jobType.model) : undefined;
-    if (handler) run(handler, batch, model?.instance);
+    if (handler) run(handler, batch, model?.instance, () => windows.done(type));
+    else windows.done(type);
   });
 
   // The types worth claiming: a handler, and a ready model where the type needs one.

@@ -174,6 +174,26 @@ describe('the worker pool', () => {
     expect(batches).toEqual([[7]]);
   });
 
+  it('gathers the jobs that arrive while two batches run into the next batch', async () => {
+    await startPool({ models: models(8, 0) });
+    const slow = (value: number) => echo(value, { payload: { value, sleepMs: 1000 } });
+    const first = await enqueueJob(db, slow(1));
+    await expect.poll(() => batches.length).toBe(1);
+    const second = await enqueueJob(db, slow(2));
+    await expect.poll(() => batches.length).toBe(2);
+
+    // With no queue delay each would run alone at once, were there room at the model.
+    const later: string[] = [];
+    for (let value = 3; value <= 8; value++) {
+      later.push((await enqueueJob(db, echo(value))).job.id);
+      await sleep(20);
+    }
+    expect(batches).toHaveLength(2);
+
+    await waitForStatuses([first.job.id, second.job.id, ...later], ['completed']);
+    expect(batches).toEqual([[1], [2], [3, 4, 5, 6, 7, 8]]);
+  });
+
   it('fails only the job at fault when a batch throws', async () => {
     await startPool({ models: models(4, 200) });
     const jobs = await enqueueJobs(db, [
