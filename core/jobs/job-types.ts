@@ -39,6 +39,11 @@ export interface JobType<Payload = unknown> {
    * Unset, it takes none: a submission with an input is refused before anything is stored.
    */
   takesInput?: 'any' | 'image';
+  /**
+   * The registry task whose parameter sets tune this type: a submission naming `parameters`
+   * of another task is refused (`parameters_task_mismatch`). Unset, the type is tuned by none.
+   */
+  parametersTask?: string;
 }
 
 const noop: JobType<{
@@ -98,6 +103,7 @@ const specExtract: JobType<SpecExtractPayload> = {
   queue: 'interactive',
   model: 'paddleocr',
   takesInput: 'image',
+  parametersTask: 'spec.extract',
   payload: specExtractPayload,
 };
 

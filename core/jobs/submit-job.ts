@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.ts';
 import { type EnqueueResult, enqueueJob, type JobSpec } from '../queue/enqueue.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { UnknownQueueError } from '../queue/queue-errors.ts';
-import { RegistryDisabledError } from '../registry/registry-errors.ts';
+import { ParametersTaskMismatchError, RegistryDisabledError } from '../registry/registry-errors.ts';
 import { DEFAULT_REGISTRY_SETTINGS, type RegistrySettings } from '../registry/registry-settings.ts';
 import { type ParametersRef, resolveParameters } from '../registry/resolve-parameters.ts';
 import { assertJobTypeAvailable } from './job-availability.ts';
@@ -37,7 +37,8 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
  * its type refuses or one over `MAX_PAYLOAD_BYTES` is a clear domain error, never a row; so is
  * a type that cannot run here (`assertJobTypeAvailable`). Named registry `parameters` are
  * resolved to the active version of their set (`registry.defaultSet` unless named) and put in
- * the payload before it is checked; with the registry off they are refused.
+ * the payload before it is checked; with the registry off they are refused, and for a type
+ * tuned by another registry task (`parametersTask`) too, before any read.
  */
 export async function submitJob(
   db: Queryable,
@@ -73,6 +74,10 @@ export async function prepareJob(
   }
 
   if (submission.parameters && !registry.enabled) throw new RegistryDisabledError();
+  const task = submission.parameters?.task;
+  if (task !== undefined && jobType.parametersTask && task !== jobType.parametersTask) {
+    throw new ParametersTaskMismatchError(jobType.type, task, jobType.parametersTask);
+  }
   const payload = submission.parameters
     ? {
         ...(submission.payload as object),

@@ -60,3 +60,20 @@ export class RegistryDisabledError extends KaiError {
     });
   }
 }
+
+/** A job named registry parameters of another task than the one its type is tuned by. */
+export class ParametersTaskMismatchError extends KaiError {
+  constructor(jobType: string, task: string, expected: string) {
+    super(
+      {
+        code: 'parameters_task_mismatch',
+        status: 422,
+        title: 'Parameters of another task',
+        detail:
+          `Job type ${jobType} runs with parameters of the task ${expected}, not ` +
+          `${JSON.stringify(task)}; name task ${JSON.stringify(expected)} instead.`,
+      },
+      { extensions: { jobType, task, expectedTask: expected } },
+    );
+  }
+}

@@ -5,7 +5,7 @@ import { decodeImage, ImageInputError } from '../images/decode-image.ts';
 import { jobImageBytes } from '../images/job-image-bytes.ts';
 import type { LoadedModel } from '../models/model-repository.ts';
 import { ocrModelOf } from './loaded-ocr-model.ts';
-import { type OcrResult, recognizeImages } from './ocr-engine.ts';
+import { type OcrOptions, type OcrResult, recognizeImages } from './ocr-engine.ts';
 
 /** Per job: the OCR of its image, or the fatal outcome of an image that cannot be read. */
 export type JobReading = { ok: true; ocr: OcrResult } | { ok: false; outcome: JobOutcome };
@@ -16,10 +16,12 @@ export type JobReading = { ok: true; ocr: OcrResult } | { ok: false; outcome: Jo
  * recognizer runs. An image that cannot be decoded fails its own job (fatal, with the image's
  * stable code), an input that cannot be read fails it with the reader's code, and neither
  * touches the others; a failing model throws, for the pool to retry the jobs one by one.
+ * `options` tune the OCR of every image of the call (the engine's defaults otherwise).
  */
 export async function readJobImages(
   jobs: readonly HandlerJob<ImageSource>[],
   context: Pick<HandlerContext<LoadedModel>, 'model' | 'logger' | 'readInput'>,
+  options: OcrOptions = {},
 ): Promise<JobReading[]> {
   const { model, logger } = context;
   if (!model) throw new Error('The paddleocr model is not loaded.');
@@ -56,7 +58,7 @@ export async function readJobImages(
 
   if (images.length > 0) {
     const startedMs = performance.now();
-    const { results, stats } = await recognizeImages(ocr, images);
+    const { results, stats } = await recognizeImages(ocr, images, options);
     const durationMs = Math.round(performance.now() - startedMs);
     logger.info({ ...stats, images: images.length, durationMs }, 'ocr batch read');
     results.forEach((result, n) => {
