@@ -10,6 +10,7 @@ import { createLogger } from '../core/logging/logger.ts';
 import { syncQueueClasses } from '../core/queue/queue-classes.ts';
 import { addParameterSetVersion } from '../core/registry/parameter-sets.ts';
 import type { ParamValues } from '../core/studies/search-space.ts';
+import type { ParametersUsed } from '../gpu-pool/handlers/parameters-used.ts';
 import { bearer, testVerifier } from './helpers/auth-tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { startTexturePool, stripesPng, textureModelDir, waitForJobs } from './texture-helpers.ts';
@@ -31,15 +32,7 @@ interface ClassifyResult {
   confident: boolean;
   votes: { materialClass: string; share: number }[];
   neighbours: CatalogNeighbour[];
-  parameters?: {
-    material: string;
-    task: string;
-    set: string;
-    version: number;
-    versionId: string;
-    applied: Record<string, unknown>;
-    ignored: Record<string, string>;
-  };
+  parameters?: ParametersUsed;
 }
 
 async function post(path: string, body: unknown) {

@@ -11,6 +11,7 @@ import { createLogger } from '../core/logging/logger.ts';
 import { addParameterSetVersion } from '../core/registry/parameter-sets.ts';
 import { resolveParameters } from '../core/registry/resolve-parameters.ts';
 import type { JobHandler } from '../gpu-pool/handlers/handler.ts';
+import type { ParametersUsed } from '../gpu-pool/handlers/parameters-used.ts';
 import { specExtractHandler } from '../gpu-pool/handlers/spec-extract-handler.ts';
 import { loadModelRepository, type ModelRepository } from '../gpu-pool/models/model-repository.ts';
 import { NO_METRICS } from '../gpu-pool/pool-metrics.ts';
@@ -33,15 +34,7 @@ interface SpecResult {
   source: 'text' | 'image';
   specification: Record<string, unknown>;
   ocr?: { text: string; lines: number };
-  parameters?: {
-    material: string;
-    task: string;
-    set: string;
-    version: number;
-    versionId: string;
-    applied: Record<string, unknown>;
-    ignored: Record<string, string>;
-  };
+  parameters?: ParametersUsed;
 }
 
 /** A white 760 px wide sheet: "label: value" lines in 26 px DejaVu Serif, one in 11 px. */
