@@ -1,6 +1,7 @@
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, Queryable } from './database.ts';
+import { createPreparedStatements } from './pglite-prepared.ts';
 
 export interface PgliteDatabaseOptions {
   /** Folder holding the database files; omitted, the database lives in memory. */
@@ -31,27 +32,45 @@ export async function createPgliteDatabase(
     extensions: { vector },
   });
 
-  const queryableOf = (client: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
-    async query<Row extends object>(text: string, params: readonly unknown[] = []) {
-      const result = await client.query<Row>(text, params as unknown[]);
-      return result.rows;
+  // Every statement with parameters goes as a named prepared statement (see
+  // pglite-prepared.ts); scripts go as PGlite sends them, and may change what a plan assumed.
+  const prepared = createPreparedStatements(pg);
+  const top: Queryable = {
+    query: (text, params = []) => prepared.query(text, params, 'alone'),
+    async exec(script) {
+      try {
+        await pg.exec(script);
+      } finally {
+        prepared.forget();
+      }
     },
-    async exec(script: string) {
-      await client.exec(script);
+  };
+  const inTransaction = (tx: Transaction): Queryable => ({
+    query(text, params = []) {
+      if (tx.closed) return Promise.reject(new Error('The transaction is closed.'));
+      return prepared.query(text, params, 'in-transaction');
+    },
+    async exec(script) {
+      try {
+        await tx.exec(script);
+      } finally {
+        prepared.forget();
+      }
     },
   });
 
   return {
     driver: 'pglite',
-    ...queryableOf(pg),
+    ...top,
 
-    transaction: (work) => pg.transaction((tx) => work(queryableOf(tx))),
+    transaction: (work) => pg.transaction((tx) => work(inTransaction(tx))),
 
     batch: (statements) =>
       pg.transaction(async (tx) => {
+        const queryable = inTransaction(tx);
         const results: Record<string, unknown>[][] = [];
         for (const { text, params = [] } of statements) {
-          results.push((await tx.query<Record<string, unknown>>(text, params as unknown[])).rows);
+          results.push(await queryable.query<Record<string, unknown>>(text, params));
         }
         return results;
       }),
