@@ -81,6 +81,45 @@ describe('prepared statements on PGlite', () => {
     await pg.close();
   });
 
+  it('runs a batch in one transaction: local settings carry over, a failure keeps nothing', async () => {
+    const [, , setting] = await db.batch([
+      { text: `select set_config('kai.batch_test', $1, true)`, params: ['on'] },
+      { text: 'insert into items (id) values ($1)', params: [10] },
+      { text: `select current_setting('kai.batch_test', true) as value` },
+    ]);
+    expect(setting).toEqual([{ value: 'on' }]);
+    // Local to the batch's transaction, which has ended.
+    expect(await db.query(`select current_setting('kai.batch_test', true) as value`)).toEqual([
+      { value: '' },
+    ]);
+
+    await expect(
+      db.batch([
+        { text: 'insert into items (id) values ($1)', params: [11] },
+        { text: 'insert into items (id) values ($1)', params: [10] },
+        { text: 'insert into items (id) values ($1)', params: [12] },
+      ]),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(await db.query('select id from items where id >= 10 order by id')).toEqual([{ id: 10 }]);
+    await db.query('delete from items where id >= 10');
+  });
+
+  it('runs a batch of more statements than it keeps prepared', async () => {
+    const pg = await PGlite.create();
+    const prepared = createPreparedStatements(pg, 2);
+
+    const results = await prepared.batch(
+      [1, 2, 3, 4, 1].map((n) => ({ text: `select ${n} as n, $1::int as p`, params: [n * 10] })),
+    );
+
+    expect(results).toEqual([1, 2, 3, 4, 1].map((n) => [{ n, p: n * 10 }]));
+    expect(await prepared.query('select 2 as n, $1::int as p', [5], 'alone')).toEqual([
+      { n: 2, p: 5 },
+    ]);
+    expect((await preparedNames(pg)).length).toBeLessThanOrEqual(3);
+    await pg.close();
+  });
+
   it('answers a statement whose table changed shape after it was prepared', async () => {
     await db.query('insert into items (id, tags) values ($1, $2)', [1, ['x']]);
     const before = await db.query('select * from items where id = $1', [1]);

@@ -65,15 +65,8 @@ export async function createPgliteDatabase(
 
     transaction: (work) => pg.transaction((tx) => work(inTransaction(tx))),
 
-    batch: (statements) =>
-      pg.transaction(async (tx) => {
-        const queryable = inTransaction(tx);
-        const results: Record<string, unknown>[][] = [];
-        for (const { text, params = [] } of statements) {
-          results.push(await queryable.query<Record<string, unknown>>(text, params));
-        }
-        return results;
-      }),
+    // One call into the backend for the whole batch, in the implicit transaction of its sync.
+    batch: (statements) => prepared.batch(statements),
 
     async listen(channel, onPayload) {
       const unlisten = await pg.listen(channel, onPayload);
