@@ -64,7 +64,7 @@ describe('prepared statements on PGlite', () => {
     await pg.close();
   });
 
-  it('keeps at most its limit of statements prepared, closing the least recently used', async () => {
+  it('keeps at most its limit prepared, closing the least recently used first', async () => {
     const pg = await PGlite.create();
     const prepared = createPreparedStatements(pg, 2);
 
@@ -81,7 +81,7 @@ describe('prepared statements on PGlite', () => {
     await pg.close();
   });
 
-  it('runs a batch in one transaction: local settings carry over, a failure keeps nothing', async () => {
+  it('runs a batch as one transaction: settings carry over, a failure keeps nothing', async () => {
     const [, , setting] = await db.batch([
       { text: `select set_config('kai.batch_test', $1, true)`, params: ['on'] },
       { text: 'insert into items (id) values ($1)', params: [10] },

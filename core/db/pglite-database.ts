@@ -32,7 +32,7 @@ export async function createPgliteDatabase(
     extensions: { vector },
   });
 
-  // Every statement with parameters goes as a named prepared statement (see
+  // Every statement of `query` and `batch` goes as a named prepared statement (see
   // pglite-prepared.ts); scripts go as PGlite sends them, and may change what a plan assumed.
   const prepared = createPreparedStatements(pg);
   const top: Queryable = {

@@ -48,8 +48,8 @@ const NO_SUCH_STATEMENT = '26000';
  * parse, describe, bind, describe, execute and sync, six calls into the WebAssembly backend, and
  * the statement parsed and planned again every time. Here a statement text is parsed once under
  * a name (Postgres then keeps its plan as it would for any prepared statement), and each run is
- * one call carrying bind, execute and sync; its row description is kept from the prepare. On Kai's statements that is 2-3 times
- * faster for a short one and about half the time of a job insert.
+ * one call carrying bind, execute and sync, the row description kept from the prepare. On Kai's
+ * statements that is 2-3 times faster for a short one and about half the time of a job insert.
  *
  * A statement whose cached plan no longer fits its tables (`cached plan must not change result
  * type`, after DDL) is prepared again and, outside a transaction, run again. Inside one the
