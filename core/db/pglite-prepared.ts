@@ -157,6 +157,8 @@ export function createPreparedStatements(
       const code = (error as { code?: unknown }).code;
       if (code !== RESULT_TYPE_CHANGED && code !== NO_SUCH_STATEMENT) throw error;
       for (const { text } of statements) forget(text);
+      // Limitation: in a caller's transaction the error stands (the transaction is aborted, as
+      // on the server driver); the statement is prepared afresh in the next one.
       if (scope === 'in-transaction') throw error;
       return await runAll(statements, true);
     }
