@@ -169,16 +169,26 @@ describe('prepared statements on PGlite', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let opened = () => {};
+    const insertedInOpen = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
     const open = db.transaction(async (tx) => {
       await tx.query('insert into items (id) values ($1)', [4]);
+      opened();
       await held;
       throw new Error('rolled back on purpose');
     });
 
-    // Asked while the transaction is open; runs after its rollback, so it sees no row 4 and
-    // its own insert survives the rollback.
-    const alone = db.query('insert into items (id) values ($1) returning id', [5]);
+    // Asked while the transaction is open: it waits for the transaction to end, and so its
+    // insert survives the rollback (inside the transaction, it would have gone with it).
+    await insertedInOpen;
+    let settled = false;
+    const alone = db.query('insert into items (id) values ($1) returning id', [5]).finally(() => {
+      settled = true;
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).toBe(false);
     release();
 
     await expect(open).rejects.toThrow('rolled back on purpose');
