@@ -53,6 +53,7 @@ export async function composePool(
   const inputReader = createInputReader({
     storage,
     maxBytes: config.storage.maxUploadBytes,
+    timeoutMs: config.storage.inputUrlTimeoutMs,
     outbound: options.outbound,
   });
   logger.info({ storage: storage?.kind ?? 'none' }, 'pool reads job inputs');

@@ -49,6 +49,15 @@ describe('loadConfig', () => {
     expect(custom.queue.classes).toEqual({ gpu: { concurrency: 3, weight: 2 } });
   });
 
+  it('reads the timeout of an input URL from INPUT_URL_TIMEOUT_MS, 30 s unless told', () => {
+    expect(loadConfig({}).storage.inputUrlTimeoutMs).toBe(30_000);
+    expect(loadConfig({ INPUT_URL_TIMEOUT_MS: '5000' }).storage.inputUrlTimeoutMs).toBe(5000);
+
+    const message = startupMessage({ INPUT_URL_TIMEOUT_MS: '10' });
+    expect(message).toContain('INPUT_URL_TIMEOUT_MS');
+    expect(message).toContain('milliseconds from 100 to 600000');
+  });
+
   it('treats an empty variable as unset', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', LOG_LEVEL: '' });
 

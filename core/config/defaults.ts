@@ -41,6 +41,8 @@ export const DEFAULTS = {
   STORAGE_BUCKET: 'kai-inputs',
   /** The largest upload or base64 input one job takes. */
   UPLOAD_MAX_BYTES: 20 * 1024 * 1024,
+  /** How long the pool waits for an image job's input URL, per request, connection included. */
+  INPUT_URL_TIMEOUT_MS: 30 * SECOND,
   RATE_LIMIT_ENABLED: true,
   /** Per caller (API key, else user, else client address), over a sliding minute. */
   RATE_LIMIT_PER_MINUTE: 600,

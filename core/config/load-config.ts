@@ -61,7 +61,13 @@ export interface KaiConfig {
   };
   supabase: { url: string | undefined; serviceKey: string | undefined };
   /** Where uploads go: Supabase Storage when SUPABASE_URL and SUPABASE_KEY are set. */
-  storage: { driver: 'data-dir' | 'supabase'; bucket: string; maxUploadBytes: number };
+  storage: {
+    driver: 'data-dir' | 'supabase';
+    bucket: string;
+    maxUploadBytes: number;
+    /** INPUT_URL_TIMEOUT_MS: per request for an input given by URL. */
+    inputUrlTimeoutMs: number;
+  };
   /** KAI_DATA_DIR, also with DATABASE_URL: the local JWT secret and stored uploads live there. */
   dataDir: string;
 }
@@ -136,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>): KaiConfig {
       driver: e.STORAGE_DRIVER ?? (e.SUPABASE_URL && e.SUPABASE_KEY ? 'supabase' : 'data-dir'),
       bucket: e.STORAGE_BUCKET,
       maxUploadBytes: e.UPLOAD_MAX_BYTES,
+      inputUrlTimeoutMs: e.INPUT_URL_TIMEOUT_MS,
     },
     dataDir: e.KAI_DATA_DIR,
   };

@@ -164,6 +164,7 @@ export const envSchema = z.object({
       DEFAULTS.UPLOAD_MAX_BYTES,
     ),
   ),
+  INPUT_URL_TIMEOUT_MS: variable(ms(100, 600_000).default(DEFAULTS.INPUT_URL_TIMEOUT_MS)),
   // The API's edge: rate limits, CORS, body size, idempotency keys.
   REDIS_URL: variable(redisUrl.optional()),
   UPSTASH_REDIS_REST_URL: variable(httpsUrl.optional()),

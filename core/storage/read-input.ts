@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULTS } from '../config/defaults.ts';
 import {
   createGuardedHttpClient,
   type GuardedHttpClient,
@@ -99,7 +100,7 @@ export interface InputReaderOptions {
   storage: ObjectStorage | undefined;
   /** The largest input read, stored or fetched (UPLOAD_MAX_BYTES, as the API accepts). */
   maxBytes: number;
-  /** Per URL request, connection included. @default 30000 */
+  /** Per URL request, connection included (INPUT_URL_TIMEOUT_MS). @default 30000 */
   timeoutMs?: number | undefined;
   /** Redirects followed, each hop checked by the guard again. @default 3 */
   maxRedirects?: number | undefined;
@@ -107,7 +108,7 @@ export interface InputReaderOptions {
   outbound?: OutboundPolicy | undefined;
 }
 
-const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = DEFAULTS.INPUT_URL_TIMEOUT_MS;
 const DEFAULT_MAX_REDIRECTS = 3;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
