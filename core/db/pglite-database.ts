@@ -35,28 +35,23 @@ export async function createPgliteDatabase(
   // Every statement of `query` and `batch` goes as a named prepared statement (see
   // pglite-prepared.ts); scripts go as PGlite sends them, and may change what a plan assumed.
   const prepared = createPreparedStatements(pg);
+  const execForgetting = async (run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } finally {
+      prepared.forget();
+    }
+  };
   const top: Queryable = {
     query: (text, params = []) => prepared.query(text, params, 'alone'),
-    async exec(script) {
-      try {
-        await pg.exec(script);
-      } finally {
-        prepared.forget();
-      }
-    },
+    exec: (script) => execForgetting(() => pg.exec(script)),
   };
   const inTransaction = (tx: Transaction): Queryable => ({
     query(text, params = []) {
       if (tx.closed) return Promise.reject(new Error('The transaction is closed.'));
       return prepared.query(text, params, 'in-transaction');
     },
-    async exec(script) {
-      try {
-        await tx.exec(script);
-      } finally {
-        prepared.forget();
-      }
-    },
+    exec: (script) => execForgetting(() => tx.exec(script)),
   });
 
   return {

@@ -76,6 +76,7 @@ export function createPreparedStatements(
   // The closes that can go now: not those of statements the request itself still runs (one
   // evicted while the request's own statements were being prepared); they go with the next.
   const closeMessages = (inUse: readonly Prepared[]) => {
+    if (closing.length === 0) return [];
     const names = new Set(inUse.map((entry) => entry.name));
     const now = closing.filter((name) => !names.has(name));
     closing = closing.filter((name) => names.has(name));
@@ -198,17 +199,17 @@ function described(
 ): BackendMessage[] {
   const out: BackendMessage[] = [];
   let statement = 0;
-  let described = false;
+  let startsStatement = true;
   for (const message of messages) {
-    if (!described) {
+    if (startsStatement) {
       const description = entries[statement]?.rowDescription;
       if (description) out.push(description);
-      described = true;
+      startsStatement = false;
     }
     out.push(message);
     if (message.name === 'commandComplete') {
       statement += 1;
-      described = false;
+      startsStatement = true;
     }
   }
   return out;
