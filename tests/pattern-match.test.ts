@@ -18,14 +18,9 @@ import { createWorkerPool, type WorkerPool } from '../gpu-pool/worker-pool.ts';
 import { bearer, testVerifier } from './helpers/auth-tokens.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 import { RANDOM_PAIR_DIMS, type RandomPair, writeRandomClipPair } from './pattern-random-pair.ts';
-import { flatPng, recordingMetrics, waitForJobs } from './texture-helpers.ts';
+import { flatPng, recordingMetrics, TEST_POOL_CLASSES, waitForJobs } from './texture-helpers.ts';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const CLASSES = {
-  interactive: { concurrency: 20, weight: 10 },
-  batch: { concurrency: 20, weight: 5 },
-  maintenance: { concurrency: 5, weight: 1 },
-};
 let testDb: TestDatabase;
 let db: Database;
 let modelDir: string;
@@ -122,7 +117,7 @@ describe('pattern.match with the random pair through the real pool', () => {
       models: repositoryModels(repository, 8),
       modelReports: () => modelReportsOf(repository),
       metrics,
-      queueClasses: CLASSES,
+      queueClasses: TEST_POOL_CLASSES,
       leaseMs: 30_000,
       retry: { baseMs: 10, maxMs: 100 },
       concurrency: 16,
@@ -150,7 +145,8 @@ describe('pattern.match with the random pair through the real pool', () => {
 
     // Queued before the pool starts, so they run as one batch of the model.
     const submit = async (payload: unknown) =>
-      (await submitJob(db, CLASSES, { type: 'pattern.match', payload, ownerId: null })).job.id;
+      (await submitJob(db, TEST_POOL_CLASSES, { type: 'pattern.match', payload, ownerId: null }))
+        .job.id;
     const toText = await submit({
       direction: 'image-to-text',
       imageBase64: base64(images[0] as Buffer),
@@ -227,7 +223,7 @@ describe('pattern.match without weights', () => {
       handlers: ALL_HANDLERS,
       models: repositoryModels(repository, 8),
       modelReports: () => modelReportsOf(repository),
-      queueClasses: CLASSES,
+      queueClasses: TEST_POOL_CLASSES,
       leaseMs: 30_000,
       retry: { baseMs: 10, maxMs: 100 },
       concurrency: 4,
@@ -242,7 +238,7 @@ describe('pattern.match without weights', () => {
 
     try {
       // No pool live: accepted, as pools may be scaled to zero and start for it.
-      const queued = await submitJob(own.db, CLASSES, {
+      const queued = await submitJob(own.db, TEST_POOL_CLASSES, {
         type: 'pattern.match',
         payload,
         ownerId: null,
@@ -259,7 +255,7 @@ describe('pattern.match without weights', () => {
         reason: expect.stringMatching(/merges/),
       });
       await expect(
-        submitJob(own.db, CLASSES, { type: 'pattern.match', payload, ownerId: null }),
+        submitJob(own.db, TEST_POOL_CLASSES, { type: 'pattern.match', payload, ownerId: null }),
       ).rejects.toBeInstanceOf(ModelUnavailableError);
 
       // Through POST /v1/jobs as a user: the problem document.
@@ -268,7 +264,7 @@ describe('pattern.match without weights', () => {
         logger,
         readiness: () => ({ migrations: true, pool: true }),
         verifyJwt: testVerifier(),
-        queueClasses: CLASSES,
+        queueClasses: TEST_POOL_CLASSES,
       });
       const response = await app.request('/v1/jobs', {
         method: 'POST',

@@ -10,25 +10,17 @@ import { submitJob } from '../core/jobs/submit-job.ts';
 import { createLogger } from '../core/logging/logger.ts';
 import { addParameterSetVersion } from '../core/registry/parameter-sets.ts';
 import { resolveParameters } from '../core/registry/resolve-parameters.ts';
-import type { JobHandler } from '../gpu-pool/handlers/handler.ts';
 import type { ParametersUsed } from '../gpu-pool/handlers/parameters-used.ts';
-import { specExtractHandler } from '../gpu-pool/handlers/spec-extract-handler.ts';
-import { loadModelRepository, type ModelRepository } from '../gpu-pool/models/model-repository.ts';
-import { NO_METRICS } from '../gpu-pool/pool-metrics.ts';
-import { repositoryModels } from '../gpu-pool/repository-models.ts';
-import { createWorkerPool, type WorkerPool } from '../gpu-pool/worker-pool.ts';
 import { installPaddleOcr } from '../scripts/build-models.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
-import { waitForJobs } from './texture-helpers.ts';
+import { startTexturePool, TEST_POOL_CLASSES, waitForJobs } from './texture-helpers.ts';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const CLASSES = { interactive: { concurrency: 20, weight: 1 } };
 const SLOW_MS = 180_000;
 
 let modelDir: string;
-let repository: ModelRepository;
 let testDb: TestDatabase;
-let pool: WorkerPool;
+let running: Awaited<ReturnType<typeof startTexturePool>>;
 
 interface SpecResult {
   source: 'text' | 'image';
@@ -59,7 +51,7 @@ async function specSheet(): Promise<Buffer> {
 }
 
 async function runSpec(payload: Record<string, unknown>, set?: string): Promise<SpecResult> {
-  const { job } = await submitJob(testDb.db, CLASSES, {
+  const { job } = await submitJob(testDb.db, TEST_POOL_CLASSES, {
     type: 'spec.extract',
     payload,
     ownerId: null,
@@ -73,27 +65,12 @@ async function runSpec(payload: Record<string, unknown>, set?: string): Promise<
 beforeAll(async () => {
   modelDir = await mkdtemp(join(tmpdir(), 'kai-spec-parameters-'));
   await installPaddleOcr(modelDir);
-  repository = await loadModelRepository(modelDir, { logger, executionProviders: ['cpu'] });
   testDb = await createTestDatabase();
-  pool = createWorkerPool({
-    db: testDb.db,
-    logger,
-    handlers: [specExtractHandler as JobHandler],
-    models: repositoryModels(repository, 8),
-    metrics: NO_METRICS,
-    queueClasses: CLASSES,
-    leaseMs: 120_000,
-    retry: { baseMs: 50, maxMs: 500 },
-    concurrency: 8,
-    batchSizeLimit: 8,
-    pollIntervalMs: 100,
-  });
-  await pool.start();
+  running = await startTexturePool({ db: testDb.db, logger, modelDir });
 }, SLOW_MS);
 
 afterAll(async () => {
-  await pool?.drain();
-  await repository?.close();
+  await running?.stop();
   await testDb?.drop();
   await rm(modelDir, { recursive: true, force: true });
 });

@@ -11,14 +11,14 @@ import { addParameterSetVersion } from '../core/registry/parameter-sets.ts';
 import { withColourWeight } from '../gpu-pool/texture/colour-weight.ts';
 import { TEXTURE_FEATURES } from '../gpu-pool/texture/texture-net-spec.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
-import { startTexturePool, textureModelDir, waitForJobs } from './texture-helpers.ts';
+import {
+  startTexturePool,
+  TEST_POOL_CLASSES,
+  textureModelDir,
+  waitForJobs,
+} from './texture-helpers.ts';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const CLASSES = {
-  interactive: { concurrency: 20, weight: 10 },
-  batch: { concurrency: 20, weight: 5 },
-  maintenance: { concurrency: 5, weight: 1 },
-};
 let testDb: TestDatabase;
 let models: { dir: string; remove(): Promise<void> };
 let running: Awaited<ReturnType<typeof startTexturePool>>;
@@ -51,7 +51,7 @@ async function colouredStripes(): Promise<string> {
 }
 
 async function embed(imageBase64: string, set?: string): Promise<EmbedResult> {
-  const { job } = await submitJob(testDb.db, CLASSES, {
+  const { job } = await submitJob(testDb.db, TEST_POOL_CLASSES, {
     type: 'texture.embed',
     payload: { imageBase64 },
     ownerId: null,
@@ -82,7 +82,7 @@ const norm = (v: readonly number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  await syncQueueClasses(testDb.db, CLASSES);
+  await syncQueueClasses(testDb.db, TEST_POOL_CLASSES);
   models = await textureModelDir();
   running = await startTexturePool({ db: testDb.db, logger, modelDir: models.dir });
 });

@@ -1,6 +1,6 @@
-// Shared by the texture, catalog and pattern tests: a model directory with the real generated
-// kai-texture-net, images rendered with sharp, a pool over the real handlers, and a wait for
-// jobs to settle.
+// Shared by the texture, catalog, pattern and spec tests: a model directory with the real
+// generated kai-texture-net, images rendered with sharp, a pool over the real handlers, and a
+// wait for jobs to settle.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,13 @@ import type { PoolMetrics } from '../gpu-pool/pool-metrics.ts';
 import { repositoryModels } from '../gpu-pool/repository-models.ts';
 import { createWorkerPool, type WorkerPool } from '../gpu-pool/worker-pool.ts';
 import { buildTextureNet } from '../scripts/build-texture-net.ts';
+
+/** The queue classes of `startTexturePool`'s pool, for the tests that submit to it. */
+export const TEST_POOL_CLASSES = {
+  interactive: { concurrency: 20, weight: 10 },
+  batch: { concurrency: 20, weight: 5 },
+  maintenance: { concurrency: 5, weight: 1 },
+};
 
 /** A temporary model directory holding kai-texture-net; `remove()` deletes it. */
 export async function textureModelDir(): Promise<{ dir: string; remove(): Promise<void> }> {
@@ -77,11 +84,7 @@ export async function startTexturePool(options: {
     handlers: ALL_HANDLERS,
     models: repositoryModels(repository, options.batchSizeLimit ?? 8),
     ...(options.metrics ? { metrics: options.metrics } : {}),
-    queueClasses: {
-      interactive: { concurrency: 20, weight: 10 },
-      batch: { concurrency: 20, weight: 5 },
-      maintenance: { concurrency: 5, weight: 1 },
-    },
+    queueClasses: TEST_POOL_CLASSES,
     leaseMs: 30_000,
     retry: { baseMs: 10, maxMs: 100 },
     concurrency: 16,

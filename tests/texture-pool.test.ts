@@ -10,16 +10,12 @@ import {
   recordingMetrics,
   startTexturePool,
   stripesPng,
+  TEST_POOL_CLASSES,
   textureModelDir,
   waitForJobs,
 } from './texture-helpers.ts';
 
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const CLASSES = {
-  interactive: { concurrency: 20, weight: 10 },
-  batch: { concurrency: 20, weight: 5 },
-  maintenance: { concurrency: 5, weight: 1 },
-};
 let testDb: TestDatabase;
 let db: Database;
 let models: { dir: string; remove(): Promise<void> };
@@ -43,7 +39,7 @@ describe('texture.embed through the real pool', () => {
     const good = await Promise.all([0, 0.4, 0.8, 1.2, 1.6, 2].map((a) => stripesPng(a)));
     const goodIds: string[] = [];
     for (const image of good) {
-      const { job } = await submitJob(db, CLASSES, {
+      const { job } = await submitJob(db, TEST_POOL_CLASSES, {
         type: 'texture.embed',
         payload: { imageBase64: base64(image) },
         ownerId: null,
@@ -52,7 +48,7 @@ describe('texture.embed through the real pool', () => {
     }
     // Bytes whose header passes the submission check but whose body is cut short.
     const truncated = (await stripesPng(0.1)).subarray(0, 300);
-    const { job: bad } = await submitJob(db, CLASSES, {
+    const { job: bad } = await submitJob(db, TEST_POOL_CLASSES, {
       type: 'texture.embed',
       payload: { imageBase64: base64(truncated) },
       ownerId: null,
@@ -81,7 +77,7 @@ describe('texture.embed through the real pool', () => {
       expect(Math.max(...metrics.batches)).toBeGreaterThan(1);
 
       // The pool is still there for the next job.
-      const { job: after } = await submitJob(db, CLASSES, {
+      const { job: after } = await submitJob(db, TEST_POOL_CLASSES, {
         type: 'texture.embed',
         payload: { imageBase64: base64(await stripesPng(0)) },
         ownerId: null,
@@ -98,7 +94,7 @@ describe('texture.embed through the real pool', () => {
 
 describe('texture.embed submissions', () => {
   const submit = (image: string) =>
-    submitJob(db, CLASSES, {
+    submitJob(db, TEST_POOL_CLASSES, {
       type: 'texture.embed',
       payload: { imageBase64: image },
       ownerId: null,
