@@ -5,6 +5,7 @@
 // Progress goes to stderr; with --json the last stdout line is the one result object.
 import { parseArgs } from 'node:util';
 import { progress, ratio, round } from './bench-output.ts';
+import { type CpuSpent, startCpuSplit } from './cpu-split.ts';
 import { drain } from './drain.ts';
 import { DrainRecorder, type DrainSummary } from './drain-recorder.ts';
 import { graphileQueueSystem } from './queue-graphile-worker.ts';
@@ -44,6 +45,9 @@ interface SystemResult extends DrainSummary {
   system: QueueSystem['name'];
   /** The drain's length, so rounds add up as jobs over summed time. */
   seconds: number;
+  /** CPU time the drain took, and the jobs it handled, for the CPU a job costs. */
+  cpu: CpuSpent;
+  handled: number;
 }
 
 async function measure(system: QueueSystem, settings: QueueBenchSettings): Promise<SystemResult> {
@@ -57,7 +61,9 @@ async function measure(system: QueueSystem, settings: QueueBenchSettings): Promi
 
   try {
     const timeoutMs = Math.max(120_000, settings.jobs * 10);
+    const split = startCpuSplit(settings.serverUrl);
     const times = await drain(queue, recorder, timeoutMs);
+    const cpu = split.stop();
     const summary = recorder.summary(times.startMs, times.endMs);
     if (!times.finished) progress('  the drain did NOT finish within its time limit');
 
@@ -74,10 +80,24 @@ async function measure(system: QueueSystem, settings: QueueBenchSettings): Promi
         `p99 ${round(summary.p99LatencyMs)} ms, lost ${summary.lost}, ` +
         `duplicated ${summary.duplicated}`,
     );
-    return { system: system.name, ...summary, seconds: (times.endMs - times.startMs) / 1000 };
+    progress(`  CPU a job: ${cpuPerJob(cpu, recorder.handledCount)}`);
+    return {
+      system: system.name,
+      ...summary,
+      seconds: (times.endMs - times.startMs) / 1000,
+      cpu,
+      handled: recorder.handledCount,
+    };
   } finally {
     await queue.stop();
   }
+}
+
+/** CPU microseconds a job, on each side, as the progress lines say it. */
+function cpuPerJob(cpu: CpuSpent, jobs: number): string {
+  const us = (ms: number) => `${Math.round((ms * 1000) / Math.max(jobs, 1))} us`;
+  const server = cpu.serverMs === null ? 'not measured (not local)' : us(cpu.serverMs);
+  return `this process ${us(cpu.processMs)}, the Postgres server ${server}`;
 }
 
 /** One system's rounds as one result: jobs over summed time, median p50, worst p99. */
@@ -93,6 +113,13 @@ function combine(system: QueueSystem['name'], rounds: readonly SystemResult[]): 
     p99LatencyMs: Math.max(0, ...rounds.map((r) => r.p99LatencyMs)),
     lost: rounds.reduce((sum, r) => sum + r.lost, 0),
     duplicated: rounds.reduce((sum, r) => sum + r.duplicated, 0),
+    cpu: {
+      processMs: rounds.reduce((sum, r) => sum + r.cpu.processMs, 0),
+      serverMs: rounds.some((r) => r.cpu.serverMs === null)
+        ? null
+        : rounds.reduce((sum, r) => sum + (r.cpu.serverMs ?? 0), 0),
+    },
+    handled: rounds.reduce((sum, r) => sum + r.handled, 0),
   };
 }
 
@@ -152,6 +179,8 @@ async function main(): Promise<void> {
     `kai / graphile-worker: ${ratio(rateOf('kai'), rateOf('graphile-worker'))} (goal >= 1.0x)`,
   );
   progress(`kai / pg-boss:         ${ratio(rateOf('kai'), rateOf('pg-boss'))} (goal >= 3x)`);
+  // Where each system's time goes: a queue bound by its SQL spends it on the server.
+  for (const r of results) progress(`${r.system} CPU a job: ${cpuPerJob(r.cpu, r.handled)}`);
 
   const line = {
     bench: 'queue',
