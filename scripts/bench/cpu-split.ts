@@ -25,14 +25,13 @@ const TICK_MS = 10;
  * nothing else uses meanwhile; and a backend that ends during the span takes its time with it.
  */
 export function startCpuSplit(serverUrl: string): CpuSplit {
-  const local = isLocal(serverUrl) && serverTicks() !== null;
   const process0 = process.cpuUsage();
-  const server0 = local ? serverTicks() : null;
+  const server0 = isLocal(serverUrl) ? serverTicks() : null;
 
   return {
     stop() {
       const used = process.cpuUsage(process0);
-      const server1 = local ? serverTicks() : null;
+      const server1 = server0 === null ? null : serverTicks();
       return {
         processMs: (used.user + used.system) / 1000,
         serverMs: server0 === null || server1 === null ? null : (server1 - server0) * TICK_MS,
