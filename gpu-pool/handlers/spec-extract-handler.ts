@@ -27,7 +27,9 @@ export const specExtractHandler: JobHandler<SpecExtractPayload, LoadedModel> = {
     for (const job of jobs) {
       if (job.payload.text !== undefined) continue;
       const key = job.payload.parameters?.versionId ?? '';
-      groups.set(key, [...(groups.get(key) ?? []), job]);
+      const group = groups.get(key);
+      if (group) group.push(job);
+      else groups.set(key, [job]);
     }
     const readings = new Map<string, JobReading>();
     for (const group of groups.values()) {
