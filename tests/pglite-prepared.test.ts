@@ -52,6 +52,41 @@ describe('prepared statements on PGlite', () => {
     await pg.close();
   });
 
+  it('reads answers larger than one send of the backend, as PGlite.query does', async () => {
+    const pg = await PGlite.create();
+    const prepared = createPreparedStatements(pg);
+    // Many rows, a value of several sends on its own, text of more than one byte a character,
+    // nulls and a column name used twice (the last one wins, as in PGlite's rows).
+    const text = `select n, case n when 1 then repeat('żółw ', $1::int) end as long,
+        null::text as nothing,
+        n * 2 as n, $2::text as said
+      from generate_series(1, $3::int) as n`;
+    const params = [30_000, 'naïve – “quoted”', 2_000];
+
+    const mine = await prepared.query(text, params, 'alone');
+    const theirs = (await pg.query(text, params)).rows;
+
+    expect(mine).toHaveLength(2_000);
+    expect(mine).toEqual(theirs);
+    expect(mine[1]).toMatchObject({ n: 4, nothing: null, said: 'naïve – “quoted”' });
+    expect((mine[0] as { long: string }).long).toHaveLength(5 * 30_000);
+    await pg.close();
+  });
+
+  it('sends every parameter as PGlite.query sends it, nulls and bytes included', async () => {
+    const pg = await PGlite.create();
+    const prepared = createPreparedStatements(pg);
+    const text = `select $1::bytea as bytes, $2::text as none, $3::text as empty,
+      $4::int[] as list, $5::text as emoji`;
+    const params = [Uint8Array.from([0, 1, 254, 255]), null, '', [1, null, 3], '🧱 tile'];
+
+    const mine = await prepared.query(text, params, 'alone');
+
+    expect(mine).toEqual((await pg.query(text, params)).rows);
+    expect(mine[0]).toMatchObject({ none: null, empty: '', list: [1, null, 3], emoji: '🧱 tile' });
+    await pg.close();
+  });
+
   it('parses a statement once and runs it again by name', async () => {
     const pg = await PGlite.create();
     const prepared = createPreparedStatements(pg);
@@ -66,7 +101,7 @@ describe('prepared statements on PGlite', () => {
 
   it('keeps at most its limit prepared, closing the least recently used first', async () => {
     const pg = await PGlite.create();
-    const prepared = createPreparedStatements(pg, 2);
+    const prepared = createPreparedStatements(pg, { maxStatements: 2 });
 
     await prepared.query('select 1 as a', [], 'alone');
     await prepared.query('select 2 as b', [], 'alone');
@@ -106,7 +141,7 @@ describe('prepared statements on PGlite', () => {
 
   it('runs a batch of more statements than it keeps prepared', async () => {
     const pg = await PGlite.create();
-    const prepared = createPreparedStatements(pg, 2);
+    const prepared = createPreparedStatements(pg, { maxStatements: 2 });
 
     const results = await prepared.batch(
       [1, 2, 3, 4, 1].map((n) => ({ text: `select ${n} as n, $1::int as p`, params: [n * 10] })),
@@ -215,6 +250,43 @@ describe('prepared statements on PGlite', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
 
     expect(heard).toEqual(['hello']);
+    await unlisten();
+  });
+
+  it('hands on the notifications of a batch, to each listener until it unlistens', async () => {
+    const first: string[] = [];
+    const second: string[] = [];
+    const stopFirst = await db.listen('kai_prepared_batch', (payload) => first.push(payload));
+    const stopSecond = await db.listen('KAI_PREPARED_BATCH', (payload) => second.push(payload));
+
+    await db.batch([
+      { text: 'select pg_notify($1, $2)', params: ['kai_prepared_batch', 'one'] },
+      { text: 'select pg_notify($1, $2)', params: ['kai_prepared_batch', 'two'] },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await stopFirst();
+    await db.query('select pg_notify($1, $2)', ['kai_prepared_batch', 'three']);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    expect(first).toEqual(['one', 'two']);
+    expect(second).toEqual(['one', 'two', 'three']);
+    await stopSecond();
+  });
+
+  it('sends no notification of a batch that failed', async () => {
+    const heard: string[] = [];
+    const unlisten = await db.listen('kai_prepared_failed', (payload) => heard.push(payload));
+
+    await expect(
+      db.batch([
+        { text: 'select pg_notify($1, $2)', params: ['kai_prepared_failed', 'lost'] },
+        { text: 'select 1 / $1::int', params: [0] },
+      ]),
+    ).rejects.toMatchObject({ code: '22012' });
+    await db.query('select pg_notify($1, $2)', ['kai_prepared_failed', 'kept']);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    expect(heard).toEqual(['kept']);
     await unlisten();
   });
 });

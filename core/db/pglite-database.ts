@@ -32,9 +32,17 @@ export async function createPgliteDatabase(
     extensions: { vector },
   });
 
+  // The notifications of prepared runs come back past PGlite's own handling (see
+  // pglite-prepared.ts), so they reach the listeners from here; those of PGlite's own
+  // statements (scripts, BEGIN and COMMIT) reach them through `PGlite.listen`.
+  const listeners = new Map<string, Set<(payload: string) => void>>();
+  const hear = (channel: string, payload: string) => {
+    for (const onPayload of listeners.get(channel) ?? []) queueMicrotask(() => onPayload(payload));
+  };
+
   // Every statement of `query` and `batch` goes as a named prepared statement (see
   // pglite-prepared.ts); scripts go as PGlite sends them, and may change what a plan assumed.
-  const prepared = createPreparedStatements(pg);
+  const prepared = createPreparedStatements(pg, { onNotification: hear });
   const execForgetting = async (run: () => Promise<unknown>) => {
     try {
       await run();
@@ -64,8 +72,19 @@ export async function createPgliteDatabase(
     batch: (statements) => prepared.batch(statements),
 
     async listen(channel, onPayload) {
+      // A channel named as Postgres names it: unquoted names are folded to lower case.
+      const name = /^".*"$/.test(channel) ? channel.slice(1, -1) : channel.toLowerCase();
       const unlisten = await pg.listen(channel, onPayload);
-      return () => unlisten();
+      // Its own function, so that the same callback listening twice is heard twice.
+      const onRun = (payload: string) => onPayload(payload);
+      const heard = listeners.get(name) ?? new Set();
+      heard.add(onRun);
+      listeners.set(name, heard);
+      return async () => {
+        heard.delete(onRun);
+        if (heard.size === 0 && listeners.get(name) === heard) listeners.delete(name);
+        await unlisten();
+      };
     },
 
     async notify(channel, payload) {
