@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../core/db/database.ts';
-import { JOB_EVENTS_CHANNEL, type JobChange } from '../core/jobs/job-events.ts';
+import { JOB_EVENTS_CHANNEL, type JobChange, jobChangesOf } from '../core/jobs/job-events.ts';
 import { asRole, asUser, createTestDatabase, type TestDatabase } from './helpers/test-database.ts';
 
 const alice = randomUUID();
@@ -125,7 +125,7 @@ describe('the jobs table', () => {
   it('notifies kai_jobs on insert and on status and progress changes, not on other changes', async () => {
     const changes: JobChange[] = [];
     const unlisten = await db.listen(JOB_EVENTS_CHANNEL, (payload) => {
-      changes.push(JSON.parse(payload) as JobChange);
+      changes.push(...jobChangesOf(payload));
     });
 
     const id = await insertJob(alice, 'texture.embed');
@@ -149,5 +149,42 @@ describe('the jobs table', () => {
         { ...base, op: 'update', status: 'completed', progress: 100, progressMessage: 'tiles' },
       ].map((change) => ({ ...change, cancelRequested: false })),
     );
+  });
+
+  it('notifies the jobs of one insert together, and refuses a user insert outside the API', async () => {
+    const payloads: string[] = [];
+    const unlisten = await db.listen(JOB_EVENTS_CHANNEL, (payload) => payloads.push(payload));
+
+    const rows = await db.query<{ id: string }>(
+      `insert into jobs (type, payload, owner_id, queue)
+       select 'noop', '{}', $1, 'batch' from generate_series(1, 3) returning id`,
+      [alice],
+    );
+    const ids = rows.map((row) => row.id);
+    await expect
+      .poll(() => payloads.flatMap(jobChangesOf).filter((c) => ids.includes(c.id)).length)
+      .toBe(3);
+    await unlisten();
+
+    // One notification holding all three inserts, in the order they were inserted.
+    const theirs = payloads.filter((p) => jobChangesOf(p).some((c) => ids.includes(c.id)));
+    expect(theirs).toHaveLength(1);
+    expect(jobChangesOf(theirs[0] as string).map((c) => [c.op, c.id])).toEqual(
+      ids.map((id) => ['insert', id]),
+    );
+
+    // As a user, without the API's mark on the transaction: refused, whatever the rows.
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`select set_config('request.jwt.claims', $1, true)`, [
+          JSON.stringify({ sub: alice, role: 'authenticated' }),
+        ]);
+        await tx.query(`set local role authenticated`);
+        await tx.query(
+          `insert into jobs (type, payload, owner_id, queue) values ('noop', '{}', $1, 'batch')`,
+          [alice],
+        );
+      }),
+    ).rejects.toMatchObject({ code: '42501' });
   });
 });
