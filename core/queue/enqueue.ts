@@ -29,7 +29,8 @@ export interface EnqueueResult {
   created: boolean;
 }
 
-const INSERT_JOBS = `
+/** The insert of a batch of specs, `$1` their rows as JSON; `tail` ends the statement. */
+const insertJobs = (tail: string) => `
   insert into public.jobs (
     id, type, payload, owner_id, queue, model, priority, run_at, max_attempts, timeout_ms,
     idempotency_key
@@ -41,8 +42,19 @@ const INSERT_JOBS = `
     id uuid, type text, payload jsonb, owner_id uuid, queue text, model text, priority int,
     run_after_ms bigint, max_attempts int, timeout_ms int, idempotency_key text
   )
+  ${tail}`;
+
+/** Specs with idempotency keys: a key already used inserts nothing, and is read after. */
+const INSERT_JOBS = insertJobs(`
   on conflict (owner_id, idempotency_key) where idempotency_key is not null do nothing
-  returning *`;
+  returning *`);
+
+/**
+ * Specs without any: no row can meet the keys' unique index, so the insert goes without the
+ * arbiter's speculative insertion, which costs each row a few microseconds more (about 6 of 70
+ * on PGlite).
+ */
+const INSERT_UNKEYED_JOBS = insertJobs('returning *');
 
 const FIND_BY_KEYS = `
   select j.* from public.jobs j
@@ -121,7 +133,7 @@ export function planEnqueue(specs: readonly JobSpec[]): EnqueuePlan {
   const keyOf = (ownerId: string | null, key: string | null) => `${ownerId ?? ''}\u0000${key}`;
 
   return {
-    insert: { text: INSERT_JOBS, params: [rows] },
+    insert: { text: keyed.length === 0 ? INSERT_UNKEYED_JOBS : INSERT_JOBS, params: [rows] },
     findKeyed:
       keyed.length === 0
         ? undefined
