@@ -1,7 +1,9 @@
 -- A submission of many jobs fired two row triggers per job: the notification of the insert
 -- (one pg_notify each) and the check that users insert only through Kai's API. Both are about
--- the statement, not the row, so both now fire once per statement: on PGlite, where a trigger
--- call is dear, that was about 30 of the 100 us an inserted job cost.
+-- the statement, not the row, so both now fire once per statement. On PGlite, where a trigger
+-- call is dear, the row triggers cost about 30 us a job; once per statement they cost about
+-- 100 us a statement and a few a job, less at every size measured (the notification alone,
+-- a submission of one job: 360 against 434 us; of ten: 722 against 763 us).
 
 -- The inserted jobs' changes on kai_jobs as kai.notify_job_changes sends claims and completions:
 -- JSON arrays, as few as fit a notification. Security definer, since those helpers are the
