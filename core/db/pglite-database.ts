@@ -25,6 +25,10 @@ const WORKER_URL = new URL('./pglite-worker.ts', import.meta.url);
  *
  * Limitation: PGlite runs one statement and one transaction at a time; concurrent callers
  * wait their turn, so concurrency is only meaningful on the server driver.
+ *
+ * Limitation: parameters, rows and errors are structured clones. A parameter that is an
+ * instance of a class of its own arrives as a plain object (its `toJSON`, if any, is lost), and
+ * an error arrives as an `Error`, not as PGlite's `DatabaseError`, with the same fields.
  */
 export async function createPgliteDatabase(
   options: PgliteDatabaseOptions = {},
