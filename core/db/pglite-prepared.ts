@@ -1,6 +1,6 @@
 import { type PGlite, parse, protocol } from '@electric-sql/pglite';
 import type { Statement } from './database.ts';
-import { bindAndExecute, readResults, sync, type WireColumn } from './pglite-wire.ts';
+import { bindAndExecute, readResults, type WireColumn } from './pglite-wire.ts';
 
 /** How many statement texts stay prepared at once; the least recently used goes first. */
 export const PGLITE_PREPARED_STATEMENTS_MAX = 256;
@@ -160,7 +160,7 @@ export function createPreparedStatements(
           const entry = entries[i] as Prepared;
           return bindAndExecute(entry.name, wireValues(entry, params));
         }),
-        sync(),
+        serialize.sync(),
       ]),
       // A view into the backend's memory, good only until it writes again.
       { syncToFs, onRawData: (bytes) => chunks.push(bytes.slice()) },

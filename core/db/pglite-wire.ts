@@ -11,16 +11,13 @@ export interface WireColumn {
 export type WireParser = (text: string, typeId: number) => unknown;
 
 const CODE_BIND = 0x42;
-const CODE_EXECUTE = 0x45;
-const CODE_SYNC = 0x53;
 const CODE_DATA_ROW = 0x44;
 const CODE_COMMAND_COMPLETE = 0x43;
 const CODE_ERROR = 0x45;
 const CODE_NOTIFICATION = 0x41;
 
-/** Execute of the unnamed portal, all rows: the same bytes every time. */
-const EXECUTE = Uint8Array.from([CODE_EXECUTE, 0, 0, 0, 9, 0, 0, 0, 0, 0]);
-const SYNC = Uint8Array.from([CODE_SYNC, 0, 0, 0, 4]);
+/** Execute of the unnamed portal, all rows: pg-protocol's own, the same bytes every time. */
+const EXECUTE = protocol.serialize.execute();
 
 /**
  * Bind of the prepared statement `statement` to the unnamed portal with `values` in text (null
@@ -59,11 +56,6 @@ export function bindAndExecute(statement: string, values: readonly (string | nul
   at = out.writeInt16BE(0, at);
   out.set(EXECUTE, at);
   return out;
-}
-
-/** The Sync that ends a run: its implicit transaction commits, or rolls back after an error. */
-export function sync(): Uint8Array {
-  return SYNC;
 }
 
 /** What one run of statements answered, read from the backend's bytes. */
