@@ -10,6 +10,9 @@ export interface PgliteDatabaseOptions {
   loadDataDir?: Blob | undefined;
 }
 
+/** What a statement sent on a transaction that has ended is refused with. */
+export const TRANSACTION_CLOSED = 'The transaction is closed.';
+
 /** The PGlite driver plus what only an embedded database can do. */
 export interface PgliteDatabase extends Database {
   readonly driver: 'pglite';
@@ -58,7 +61,7 @@ export async function openPgliteEngine(
   };
   const inTransaction = (tx: Transaction): Queryable => ({
     query(text, params = []) {
-      if (tx.closed) return Promise.reject(new Error('The transaction is closed.'));
+      if (tx.closed) return Promise.reject(new Error(TRANSACTION_CLOSED));
       return prepared.query(text, params, 'in-transaction');
     },
     exec: (script) => execForgetting(() => tx.exec(script)),

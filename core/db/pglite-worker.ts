@@ -2,7 +2,7 @@
 // requests of `createPgliteDatabase` (pglite-database.ts) on the thread that spawned it.
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Queryable } from './database.ts';
-import { openPgliteEngine, type PgliteDatabase } from './pglite-engine.ts';
+import { openPgliteEngine, type PgliteDatabase, TRANSACTION_CLOSED } from './pglite-engine.ts';
 import {
   type DumpData,
   errorData,
@@ -40,7 +40,7 @@ async function serve(port: MessagePort, data: PgliteWorkerData): Promise<void> {
   const on = (tx: number | undefined): Queryable => {
     if (tx === undefined) return db;
     const open = transactions.get(tx)?.tx;
-    if (!open) throw new Error('The transaction is closed.');
+    if (!open) throw new Error(TRANSACTION_CLOSED);
     return open;
   };
 
@@ -75,7 +75,7 @@ async function serve(port: MessagePort, data: PgliteWorkerData): Promise<void> {
 
   const end = async (id: number, commit: boolean): Promise<void> => {
     const open = transactions.get(id);
-    if (!open) throw new Error('The transaction is closed.');
+    if (!open) throw new Error(TRANSACTION_CLOSED);
     open.decide(commit);
     await open.settled;
   };
