@@ -142,6 +142,70 @@ describe('the jobs table triggers on the claim and completion path', () => {
     }
   });
 
+  it('send changes that fit one notification as the chunking would, in one payload', async () => {
+    // The chunking as it was before the one-payload path, beside the function, as reference.
+    await db.exec(`
+      create or replace function public.chunked_job_changes(p_changes text[]) returns integer
+        language sql volatile set search_path = '' as $$
+        select count(*)::integer from (
+          select pg_catalog.pg_notify(
+            'kai_jobs', '[' || pg_catalog.string_agg(c.change, ',' order by c.n) || ']')
+          from (
+            select u.change, u.n,
+              case when octet_length(u.change) > 900 then -u.n
+              else (sum(octet_length(u.change) + 1) filter (where octet_length(u.change) <= 900)
+                      over (order by u.n) - 1) / 7000
+              end as chunk
+            from unnest(p_changes) with ordinality as u(change, n)
+          ) c
+          group by c.chunk
+        ) sent
+      $$`);
+    // A change of `bytes` bytes (multi-byte characters inside), distinct from every other.
+    let serial = 0;
+    const change = (bytes: number) => {
+      serial += 1;
+      const head = `${serial}:€`;
+      return head + 'x'.repeat(Math.max(0, bytes - Buffer.byteLength(head)));
+    };
+    const cases: string[][] = [
+      [],
+      [change(10)],
+      Array.from({ length: 5 }, () => change(300)),
+      // Joined by commas: 6999, 7000 and 7001 bytes, around the window's edge.
+      [...Array.from({ length: 7 }, () => change(900)), change(6999 - 7 * 901)],
+      [...Array.from({ length: 7 }, () => change(900)), change(7000 - 7 * 901)],
+      [...Array.from({ length: 7 }, () => change(900)), change(7001 - 7 * 901)],
+      [change(900), change(20)],
+      [change(901), change(20)],
+      [change(20), change(1500), change(20)],
+      Array.from({ length: 40 }, (_, i) => change(1 + ((i * 389) % 1000))),
+    ];
+
+    const sentBy = async (fn: string, changes: string[]) => {
+      const heard: string[] = [];
+      const unlisten = await db.listen('kai_jobs', (payload) => heard.push(payload));
+      try {
+        const [row] = await db.query<{ sent: number }>(`select ${fn}($1::text[]) as sent`, [
+          changes,
+        ]);
+        await expect.poll(() => heard.length).toBe(row?.sent);
+        return { sent: row?.sent, payloads: [...heard].sort() };
+      } finally {
+        await unlisten();
+      }
+    };
+    try {
+      for (const changes of cases) {
+        const now = await sentBy('kai.notify_job_changes', changes);
+        expect(now).toEqual(await sentBy('public.chunked_job_changes', changes));
+        for (const payload of now.payloads) expect(Buffer.byteLength(payload)).toBeLessThan(8000);
+      }
+    } finally {
+      await db.exec('drop function public.chunked_job_changes(text[])');
+    }
+  });
+
   it('announce a claimed job as the row trigger announces the same change', async () => {
     const owner = randomUUID();
     const [enqueued] = await enqueueJobs(db, [
