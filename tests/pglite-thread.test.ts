@@ -36,6 +36,30 @@ describe('the embedded database on its own thread', () => {
     expect(ticks).toBeGreaterThanOrEqual(10);
   });
 
+  it('answers requests that arrive while it polls, after it slept, and in between', async () => {
+    // After each answer the thread polls briefly for the next request, then sleeps: requests
+    // at once, a little later, and well after must all get their own answers.
+    const gapsMs = [0, 0, 0.05, 0.1, 0.2, 0.5, 1, 3, 0, 10, 0];
+    const answers: number[] = [];
+    for (const [i, gapMs] of gapsMs.entries()) {
+      const started = performance.now();
+      while (performance.now() - started < gapMs) {
+        // Waiting on the CPU: a timer would not wait under a millisecond.
+      }
+      const [a, b] = await Promise.all([
+        db.query<{ n: number }>('select $1::int as n', [2 * i]),
+        db.query<{ n: number }>('select $1::int as n', [2 * i + 1]),
+      ]);
+      answers.push(a?.[0]?.n as number, b?.[0]?.n as number);
+    }
+    expect(answers).toEqual(Array.from({ length: 2 * gapsMs.length }, (_, i) => i));
+
+    const many = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => db.query<{ n: number }>('select $1::int as n', [i])),
+    );
+    expect(many.map((rows) => rows[0]?.n)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+
   it('brings an error across with its code and fields', async () => {
     await db.exec('create table thread_items (id int primary key)');
     await db.query('insert into thread_items values (1)');
