@@ -156,6 +156,9 @@ async function serve(port: MessagePort, data: PgliteWorkerData): Promise<void> {
  * thread's CPU and 50 us more time than one that polled; bench:api's reads and submissions
  * went 15-20% faster. Under load requests come closer together than this. Only with a core to
  * spare: on one core the poll would hold up the thread it waits for.
+ *
+ * Limitation: the poll spends up to this much of a core after every answer, also when no
+ * request follows (an idle database spends nothing).
  */
 const IDLE_SPIN_MS = 0.25;
 
