@@ -142,26 +142,25 @@ describe('the jobs table triggers on the claim and completion path', () => {
     }
   });
 
-  it('send changes that fit one notification as the chunking would, in one payload', async () => {
-    // The chunking as it was before the one-payload path, beside the function, as reference.
-    await db.exec(`
-      create or replace function public.chunked_job_changes(p_changes text[]) returns integer
-        language sql volatile set search_path = '' as $$
-        select count(*)::integer from (
-          select pg_catalog.pg_notify(
-            'kai_jobs', '[' || pg_catalog.string_agg(c.change, ',' order by c.n) || ']')
-          from (
-            select u.change, u.n,
-              case when octet_length(u.change) > 900 then -u.n
-              else (sum(octet_length(u.change) + 1) filter (where octet_length(u.change) <= 900)
-                      over (order by u.n) - 1) / 7000
-              end as chunk
-            from unnest(p_changes) with ordinality as u(change, n)
-          ) c
-          group by c.chunk
-        ) sent
-      $$`);
-    // A change of `bytes` bytes (multi-byte characters inside), distinct from every other.
+  it('send changes in as few notifications as the chunking rule allows', async () => {
+    // The rule, as kai.notify_job_changes states it: consecutive changes of up to 900 bytes
+    // share a notification while their running length (joined by commas) stays in one
+    // 7000-byte window; a larger change goes alone.
+    const expected = (changes: string[]) => {
+      const chunks = new Map<number, string[]>();
+      let running = 0;
+      changes.forEach((change, i) => {
+        const bytes = Buffer.byteLength(change);
+        let chunk = -(i + 1);
+        if (bytes <= 900) {
+          running += bytes + 1;
+          chunk = Math.floor((running - 1) / 7000);
+        }
+        chunks.set(chunk, [...(chunks.get(chunk) ?? []), change]);
+      });
+      return [...chunks.values()].map((part) => `[${part.join(',')}]`).sort();
+    };
+    // A change of `bytes` bytes (a multi-byte character inside), distinct from every other.
     let serial = 0;
     const change = (bytes: number) => {
       serial += 1;
@@ -182,27 +181,22 @@ describe('the jobs table triggers on the claim and completion path', () => {
       Array.from({ length: 40 }, (_, i) => change(1 + ((i * 389) % 1000))),
     ];
 
-    const sentBy = async (fn: string, changes: string[]) => {
+    for (const changes of cases) {
       const heard: string[] = [];
       const unlisten = await db.listen('kai_jobs', (payload) => heard.push(payload));
       try {
-        const [row] = await db.query<{ sent: number }>(`select ${fn}($1::text[]) as sent`, [
-          changes,
-        ]);
-        await expect.poll(() => heard.length).toBe(row?.sent);
-        return { sent: row?.sent, payloads: [...heard].sort() };
+        const [row] = await db.query<{ sent: number }>(
+          'select kai.notify_job_changes($1::text[]) as sent',
+          [changes],
+        );
+        const payloads = expected(changes);
+        expect(row?.sent).toBe(payloads.length);
+        await expect.poll(() => heard.length).toBe(payloads.length);
+        expect([...heard].sort()).toEqual(payloads);
+        for (const payload of heard) expect(Buffer.byteLength(payload)).toBeLessThan(8000);
       } finally {
         await unlisten();
       }
-    };
-    try {
-      for (const changes of cases) {
-        const now = await sentBy('kai.notify_job_changes', changes);
-        expect(now).toEqual(await sentBy('public.chunked_job_changes', changes));
-        for (const payload of now.payloads) expect(Buffer.byteLength(payload)).toBeLessThan(8000);
-      }
-    } finally {
-      await db.exec('drop function public.chunked_job_changes(text[])');
     }
   });
 
