@@ -153,9 +153,10 @@ async function serve(port: MessagePort, data: PgliteWorkerData): Promise<void> {
  * to its event loop to sleep. A sleeping thread is woken by the sender's `postMessage`, which on
  * this machine's virtual cores is dear: in a loop of round trips with 30 us of work between
  * them (throwaway script), a thread that slept cost each one about 20 us more of the sending
- * thread's CPU and 50 us more time than one that polled; bench:api's reads and submissions
- * went 15-20% faster. Under load requests come closer together than this. Only with a core to
- * spare: on one core the poll would hold up the thread it waits for.
+ * thread's CPU and 50 us more time than one that polled. In bench:api, run in turns with and
+ * without it, reads and submissions went 10-20% faster. Under load requests come closer
+ * together than this. Only with a core to spare: on one core the poll would hold up the thread
+ * it waits for.
  *
  * Limitation: the poll spends up to this much of a core after every answer, also when no
  * request follows (an idle database spends nothing).
