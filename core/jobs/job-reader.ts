@@ -75,25 +75,13 @@ export function createJobReader(db: Database, options: JobReaderOptions = {}): J
       else idsByCaller.set(claims, new Set([id]));
     }
 
+    const reads =
+      db.driver === 'pglite'
+        ? await readStatementByStatement(db, idsByCaller)
+        : await readPerCaller(db, idsByCaller);
     const found = new Map<string, Job>();
-    if (db.driver === 'pglite') {
-      for (const { claims, rows } of await readStatementByStatement(db, idsByCaller)) {
-        for (const row of rows) found.set(`${claims} ${row.id}`, jobFromRow(row));
-      }
-    } else {
-      const statements = [...idsByCaller].map(([claims, ids]) => ({
-        text: FIND_JOBS_AS_CALLER,
-        params: [claims, [...ids]],
-      }));
-      const rowsOf =
-        statements.length === 1
-          ? [await db.query(FIND_JOBS_AS_CALLER, statements[0]?.params)]
-          : await db.batch(statements);
-      [...idsByCaller.keys()].forEach((claims, i) => {
-        for (const row of (rowsOf[i] ?? []) as unknown as JobRow[]) {
-          found.set(`${claims} ${row.id}`, jobFromRow(row));
-        }
-      });
+    for (const { claims, rows } of reads) {
+      for (const row of rows) found.set(`${claims} ${row.id}`, jobFromRow(row));
     }
     return lookups.map(({ claims, id }) => found.get(`${claims} ${id}`));
   };
@@ -133,6 +121,34 @@ export function createJobReader(db: Database, options: JobReaderOptions = {}): J
   };
 }
 
+/** What one statement read, with the caller it was read as. */
+interface CallerRows {
+  claims: string;
+  rows: JobRow[];
+}
+
+/**
+ * The reads of several callers on a server: one `kai.find_jobs_as_caller` per caller, as one
+ * statement alone or as a batch.
+ */
+async function readPerCaller(
+  db: Database,
+  idsByCaller: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<CallerRows[]> {
+  const statements = [...idsByCaller].map(([claims, ids]) => ({
+    text: FIND_JOBS_AS_CALLER,
+    params: [claims, [...ids]],
+  }));
+  const rowsOf =
+    statements.length === 1
+      ? [await db.query(FIND_JOBS_AS_CALLER, statements[0]?.params)]
+      : await db.batch(statements);
+  return [...idsByCaller.keys()].map((claims, i) => ({
+    claims,
+    rows: (rowsOf[i] ?? []) as unknown as JobRow[],
+  }));
+}
+
 /**
  * The reads of several callers on PGlite, in one batch whose transaction ends with it: per
  * caller, its claims and role (`callerScope`), then one primary-key read per id under RLS.
@@ -143,7 +159,7 @@ export function createJobReader(db: Database, options: JobReaderOptions = {}): J
 async function readStatementByStatement(
   db: Database,
   idsByCaller: ReadonlyMap<string, ReadonlySet<string>>,
-): Promise<{ claims: string; rows: JobRow[] }[]> {
+): Promise<CallerRows[]> {
   const statements: Statement[] = [];
   const readers: (string | undefined)[] = [];
   for (const [claims, ids] of idsByCaller) {
