@@ -125,7 +125,7 @@ async function serve(port: MessagePort, data: PgliteWorkerData): Promise<void> {
     }
   };
 
-  // Requests being handled; the thread spins for the next one once none is.
+  // Requests being handled; the thread polls for the next one once none is.
   let handling = 0;
   const dispatch = ({ id, request }: { id: number; request: PgliteRequest }) => {
     handling += 1;
