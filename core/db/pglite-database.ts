@@ -36,7 +36,12 @@ export async function createPgliteDatabase(
   const load = options.loadDataDir
     ? { bytes: await options.loadDataDir.arrayBuffer(), type: options.loadDataDir.type }
     : undefined;
-  const workerData: PgliteWorkerData = { kaiPgliteWorker: true, dataDir: options.dataDir, load };
+  const workerData: PgliteWorkerData = {
+    kaiPgliteWorker: true,
+    dataDir: options.dataDir,
+    load,
+    maintenanceIntervalMs: options.maintenanceIntervalMs,
+  };
   const worker = new Worker(WORKER_URL, {
     workerData,
     transferList: load ? [load.bytes] : [],

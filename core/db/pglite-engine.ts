@@ -1,6 +1,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, Queryable } from './database.ts';
+import { MAINTENANCE_INTERVAL_MS, maintainTables } from './pglite-maintenance.ts';
 import { createPreparedStatements } from './pglite-prepared.ts';
 
 export interface PgliteDatabaseOptions {
@@ -8,6 +9,11 @@ export interface PgliteDatabaseOptions {
   dataDir?: string | undefined;
   /** A tarball from `dump()` to start from, as tests do to skip migrating each time. */
   loadDataDir?: Blob | undefined;
+  /**
+   * How often to VACUUM and ANALYZE the tables due, as autovacuum would (`maintainTables`);
+   * `MAINTENANCE_INTERVAL_MS` when unset, 0 for never.
+   */
+  maintenanceIntervalMs?: number | undefined;
 }
 
 /** What a statement sent on a transaction that has ended is refused with. */
@@ -67,6 +73,24 @@ export async function openPgliteEngine(
     exec: (script) => execForgetting(() => tx.exec(script)),
   });
 
+  // Autovacuum's work, which PGlite has no process for. A round that fails (the database
+  // closing under it, say) is left to the next one.
+  const maintenanceIntervalMs = options.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS;
+  let maintaining = false;
+  const maintenance =
+    maintenanceIntervalMs > 0
+      ? setInterval(() => {
+          if (maintaining || pg.closed) return;
+          maintaining = true;
+          maintainTables(top)
+            .catch(() => {})
+            .finally(() => {
+              maintaining = false;
+            });
+        }, maintenanceIntervalMs)
+      : undefined;
+  maintenance?.unref();
+
   return {
     driver: 'pglite',
     ...top,
@@ -97,6 +121,7 @@ export async function openPgliteEngine(
     },
 
     async close() {
+      clearInterval(maintenance);
       if (!pg.closed) await pg.close();
     },
 

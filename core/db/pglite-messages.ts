@@ -8,6 +8,7 @@ export interface PgliteWorkerData {
   kaiPgliteWorker: true;
   dataDir: string | undefined;
   load: { bytes: ArrayBuffer; type: string } | undefined;
+  maintenanceIntervalMs: number | undefined;
 }
 
 /** A request of the spawning thread; `tx` names a transaction `begin` opened. */

@@ -34,6 +34,7 @@ async function serve(port: MessagePort, data: PgliteWorkerData): Promise<void> {
     db = await openPgliteEngine({
       dataDir: data.dataDir,
       loadDataDir: data.load ? new Blob([data.load.bytes], { type: data.load.type }) : undefined,
+      maintenanceIntervalMs: data.maintenanceIntervalMs,
     });
   } catch (error) {
     port.postMessage({ ready: false, error: errorData(error) } satisfies PgliteReady);
