@@ -75,6 +75,8 @@ export async function openPgliteEngine(
 
   // Autovacuum's work, which PGlite has no process for. A round that fails (the database
   // closing under it, say) is left to the next one.
+  // Limitation: nothing reports a failed round or table; this thread has no logger, and the
+  // next round tries again.
   const maintenanceIntervalMs = options.maintenanceIntervalMs ?? MAINTENANCE_INTERVAL_MS;
   let maintaining = false;
   const maintenance =

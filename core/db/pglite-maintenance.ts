@@ -50,10 +50,11 @@ const DUE_TABLES = `
 /**
  * One round of what autovacuum does on a server, for PGlite, which has no autovacuum: VACUUM
  * and ANALYZE the user tables due by `AUTOVACUUM_THRESHOLDS`. Without it an embedded
- * database never learns that a table grew: a statement planned while the jobs table held a
- * row kept scanning the whole table (a read of one job by id went from 110 us to 450 us at
- * 10,000 jobs), and updated rows were never reclaimed. ANALYZE makes Postgres plan such
- * statements again. `db` must be outside any transaction (VACUUM cannot run in one).
+ * database never learns that a table grew: the job reader's statement, planned while the jobs
+ * table held one job, kept reading through the owner's index, walking all of the owner's jobs
+ * to find one (about 450 us at 10,000 jobs, against 110 us after ANALYZE), and updated rows
+ * were never reclaimed. ANALYZE makes Postgres plan such statements again. `db` must be
+ * outside any transaction (VACUUM cannot run in one).
  *
  * Limitation: it runs on the database's one connection, so other statements wait for it
  * (an ANALYZE of 10,000 jobs took about 30 ms); and it leaves out the system catalogs, which
