@@ -104,6 +104,15 @@ describe('request logs', () => {
     for (const line of requestLines) {
       expect(line).toMatchObject({ requestId: expect.any(String), status: expect.any(Number) });
     }
+    // A route's own lines carry the id of the request they were written for.
+    const submittedLines = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.msg === 'job submitted');
+    const submitIds = requestLines
+      .filter((line) => line.method === 'POST' && line.path === '/v1/jobs' && line.status === 202)
+      .map((line) => line.requestId);
+    expect(submitIds.length).toBeGreaterThan(0);
+    expect(submittedLines.map((line) => line.requestId)).toEqual(submitIds);
 
     const output = lines.join('\n');
     for (const value of secrets) expect(output).not.toContain(value);

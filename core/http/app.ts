@@ -10,6 +10,7 @@ import type { Database } from '../db/database.ts';
 import { KaiError, NotFoundError } from '../errors.ts';
 import { createJobReader } from '../jobs/job-reader.ts';
 import { createJobSubmitter } from '../jobs/job-submitter.ts';
+import { lazyChild } from '../logging/lazy-child.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { QueueClasses } from '../queue/queue-classes.ts';
 import { DEFAULT_REGISTRY_SETTINGS } from '../registry/registry-settings.ts';
@@ -84,21 +85,24 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   app.use(requestId());
   app.use(async (c, next) => {
-    const logger = options.logger.child({ requestId: c.get('requestId') });
-    c.set('logger', logger);
+    const id = c.get('requestId');
+    c.set('logger', lazyChild(options.logger, { requestId: id }));
 
     const startedAt = performance.now();
     await next();
 
+    // The request's line goes through the root logger with the request id as its first field,
+    // as the request's child would write it, so a route that logs nothing makes no child.
     // Only the path: query strings may carry tokens. No header is ever logged.
     const line = {
+      requestId: id,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
       durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
     };
-    if (QUIET_PATHS.has(c.req.path)) logger.debug(line, 'request');
-    else logger.info(line, 'request');
+    if (QUIET_PATHS.has(c.req.path)) options.logger.debug(line, 'request');
+    else options.logger.info(line, 'request');
   });
 
   // Edge middleware (rate limits, idempotency, CORS, body limit): app.use(...) lines go here,
