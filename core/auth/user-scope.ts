@@ -1,9 +1,20 @@
 import type { Database, Queryable, Statement } from '../db/database.ts';
 import type { Auth } from './caller.ts';
 
-/** The claims Postgres sees for `auth`: its own, with `sub` and the role pinned. */
+/** `claimsOf` of the callers that cannot change (frozen, as `authenticate` makes them). */
+const frozenClaims = new WeakMap<Auth, string>();
+
+/**
+ * The claims Postgres sees for `auth`: its own, with `sub` and the role pinned. Computed once
+ * for a frozen caller; the same string each time also spares the maps that group work by
+ * caller from hashing it anew.
+ */
 export function claimsOf(auth: Auth): string {
-  return JSON.stringify({ ...auth.claims, sub: auth.subject, role: 'authenticated' });
+  const known = frozenClaims.get(auth);
+  if (known !== undefined) return known;
+  const claims = JSON.stringify({ ...auth.claims, sub: auth.subject, role: 'authenticated' });
+  if (Object.isFrozen(auth) && Object.isFrozen(auth.claims)) frozenClaims.set(auth, claims);
+  return claims;
 }
 
 /**
