@@ -79,11 +79,15 @@ export function createJobReader(db: Database, options: JobReaderOptions = {}): J
       db.driver === 'pglite'
         ? await readStatementByStatement(db, idsByCaller)
         : await readPerCaller(db, idsByCaller);
-    const found = new Map<string, Job>();
+    // Keyed by caller, then id: the claims string is the same object for a caller's reads,
+    // so its hash is computed once, where a joined key would be a new string for every job.
+    const found = new Map<string, Map<string, Job>>();
     for (const { claims, rows } of reads) {
-      for (const row of rows) found.set(`${claims} ${row.id}`, jobFromRow(row));
+      const jobs = found.get(claims) ?? new Map<string, Job>();
+      found.set(claims, jobs);
+      for (const row of rows) jobs.set(row.id, jobFromRow(row));
     }
-    return lookups.map(({ claims, id }) => found.get(`${claims} ${id}`));
+    return lookups.map(({ claims, id }) => found.get(claims)?.get(id));
   };
 
   const readOne = (lookup: Lookup): Promise<Found> =>
