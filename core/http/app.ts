@@ -34,6 +34,7 @@ import {
   type WebhookRouteDeps,
   webhooksRoutes,
 } from './routes/webhooks-routes.ts';
+import { SubtreeRouter } from './subtree-router.ts';
 
 export interface AppOptions {
   db: Database;
@@ -71,7 +72,8 @@ const QUIET_PATHS = new Set(['/healthz', '/readyz']);
  * and `/docs` renders it.
  */
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // RegExpRouter for every path but the subtrees whose routes it refuses: see SubtreeRouter.
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, router: new SubtreeRouter() });
   const deps: ApiDeps = {
     db: options.db,
     logger: options.logger,
