@@ -116,9 +116,9 @@ describe('SubtreeRouter on random route tables', () => {
   const template = fc.array(templatePart, { minLength: 1, maxLength: 4 }).map((parts) => {
     // A parameter name once per path, as Hono requires.
     const seen = new Set<string>();
-    const named = parts.map((part) => {
+    const named = parts.map((part): string => {
       if (!part.startsWith(':')) return part;
-      let name = part;
+      let name: string = part;
       while (seen.has(name)) name = `${name}x`;
       seen.add(name);
       return name;
