@@ -1,12 +1,20 @@
-// `npm run bench:api -- [--json] [--duration S] [--connections C]`: drives, with autocannon in
-// this process, a bare Hono hello route and Kai's `POST /v1/jobs` and `GET /v1/jobs/{id}` on
-// one Node server, over the real database (PGlite in memory, or a scratch database on the
-// server at DATABASE_URL) with a real JWT and Kai's whole edge (request id, logger, CORS, body
-// limit, rate limit, authentication, idempotency). Progress goes to stderr; with --json the
-// last stdout line is {"bench":"api","bareRps":X,"submitRps":X,"getRps":X,"submitP99Ms":X}.
-// A fourth phase, on stderr only, runs Kai's middleware before an empty handler. The machine's
-// load drifts, so the phases take turns in rounds (`--rounds`, the order rotating), and each
-// one's rate is its requests over its summed time; its p99 is the worst round's.
+// `npm run bench:api -- [--json] [--duration S] [--connections C[,C...]]`: drives, with
+// autocannon in this process, a bare Hono hello route and Kai's `POST /v1/jobs` and
+// `GET /v1/jobs/{id}` on one Node server, over the real database (PGlite in memory, or a scratch
+// database on the server at DATABASE_URL) with a real JWT and Kai's whole edge (request id,
+// logger, CORS, body limit, rate limit, authentication, idempotency). Progress goes to stderr;
+// with --json the last stdout line is {"bench":"api","bareRps":X,"submitRps":X,"getRps":X,
+// "submitP99Ms":X}. A fourth phase, on stderr only, runs Kai's middleware before an empty
+// handler. The machine's load drifts, so the phases take turns in rounds (`--rounds`, the order
+// rotating), and each one's rate is its requests over its summed time; its p99 is the worst
+// round's.
+//
+// Each phase runs at every connection count of `--connections` (10 and 32 unless given), and
+// its rate is the best of them: its throughput at saturation, as a capacity is measured. The
+// bare route saturates this thread with 10 connections, while a Kai route at 10 leaves it idle
+// part of the time, each request waiting for the database's thread; more connections only
+// queue the bare route's requests (its rate stays or falls), so every route is measured at its
+// own best, none at another's. Each count's rates and ratios are printed on stderr.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -24,7 +32,7 @@ const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     duration: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10,32' },
     warmup: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
   },
@@ -39,7 +47,11 @@ function positive(name: string, text: string | undefined): number {
 }
 
 const durationSeconds = positive('duration', values.duration);
-const connections = positive('connections', values.connections);
+const connectionCounts = [
+  ...new Set(
+    (values.connections ?? '').split(',').map((text) => Math.round(positive('connections', text))),
+  ),
+];
 const warmupSeconds = positive('warmup', values.warmup);
 const rounds = Math.round(positive('rounds', values.rounds));
 
@@ -61,8 +73,8 @@ interface Target {
   body?: string;
 }
 
-/** Runs autocannon against one request for `seconds`. */
-async function drive(target: Target, seconds: number): Promise<Phase> {
+/** Runs autocannon against one request for `seconds` over `connections` connections. */
+async function drive(target: Target, connections: number, seconds: number): Promise<Phase> {
   const result = await autocannon({
     url: target.url,
     method: target.method ?? 'GET',
@@ -80,38 +92,71 @@ async function drive(target: Target, seconds: number): Promise<Phase> {
   };
 }
 
-/**
- * Warms every target up, then drives them in `rounds` rounds, each round in another order:
- * each target's rate over all its rounds, and its worst round's p99.
- */
-async function driveInRounds(targets: Record<string, Target>): Promise<Record<string, Phase>> {
-  const labels = Object.keys(targets);
-  for (const label of labels) await drive(targets[label] as Target, warmupSeconds);
+/** A phase's totals at one connection count, over its rounds. */
+interface Level extends Phase {
+  connections: number;
+  seconds: number;
+}
 
-  const totals = new Map(
-    labels.map((label) => [label, { requests: 0, seconds: 0, p99Ms: 0, non2xx: 0, errors: 0 }]),
+/** A phase's result: its best level, and every level it ran at. */
+interface Measured extends Level {
+  levels: Level[];
+}
+
+/**
+ * Warms every target up, then drives them in `rounds` rounds, each round in another order and
+ * each target at every connection count: per target and count, the rate over all its rounds
+ * and its worst round's p99; per target, the count at which its rate was highest.
+ */
+async function driveInRounds(targets: Record<string, Target>): Promise<Record<string, Measured>> {
+  const labels = Object.keys(targets);
+  for (const label of labels) {
+    for (const connections of connectionCounts) {
+      await drive(targets[label] as Target, connections, warmupSeconds);
+    }
+  }
+
+  const totals = new Map<string, Level[]>(
+    labels.map((label) => [
+      label,
+      connectionCounts.map((connections) => ({
+        connections,
+        rps: 0,
+        requests: 0,
+        seconds: 0,
+        p99Ms: 0,
+        non2xx: 0,
+        errors: 0,
+      })),
+    ]),
   );
   for (let turn = 0; turn < rounds; turn += 1) {
     const order = labels.map((_, i) => labels[(i + turn) % labels.length] as string);
     for (const label of order) {
-      const phase = await drive(targets[label] as Target, durationSeconds);
-      const total = totals.get(label) as NonNullable<ReturnType<typeof totals.get>>;
-      total.requests += phase.requests;
-      total.seconds += durationSeconds;
-      total.p99Ms = Math.max(total.p99Ms, phase.p99Ms);
-      total.non2xx += phase.non2xx;
-      total.errors += phase.errors;
-      progress(`  round ${turn + 1} ${label.padEnd(22)} ${round(phase.rps)} req/s`);
+      for (const total of totals.get(label) as Level[]) {
+        const phase = await drive(targets[label] as Target, total.connections, durationSeconds);
+        total.requests += phase.requests;
+        total.seconds += durationSeconds;
+        total.p99Ms = Math.max(total.p99Ms, phase.p99Ms);
+        total.non2xx += phase.non2xx;
+        total.errors += phase.errors;
+        progress(
+          `  round ${turn + 1} ${label.padEnd(22)} ${String(total.connections).padStart(3)} ` +
+            `connections ${round(phase.rps)} req/s`,
+        );
+      }
     }
   }
 
-  const phases: Record<string, Phase> = {};
-  for (const [label, total] of totals) {
-    const phase = { ...total, rps: total.requests / Math.max(total.seconds, Number.EPSILON) };
-    phases[label] = phase;
+  const phases: Record<string, Measured> = {};
+  for (const [label, levels] of totals) {
+    for (const level of levels) level.rps = level.requests / Math.max(level.seconds, 1e-9);
+    const best = levels.reduce((a, b) => (b.rps > a.rps ? b : a));
+    phases[label] = { ...best, levels };
     progress(
-      `  ${label.padEnd(22)} ${round(phase.rps)} req/s, p99 ${phase.p99Ms} ms, ` +
-        `${phase.requests} requests, ${phase.non2xx} non-2xx, ${phase.errors} errors`,
+      `  ${label.padEnd(22)} ${round(best.rps)} req/s at ${best.connections} connections, ` +
+        `p99 ${best.p99Ms} ms, ${best.requests} requests` +
+        levels.map((level) => `; ${level.connections}: ${round(level.rps)} req/s`).join(''),
     );
   }
   return phases;
@@ -126,8 +171,8 @@ async function main(): Promise<void> {
   const poolMax = config.database.driver === 'postgres' ? config.database.poolMax : 1;
   const bench = await openKaiBenchDatabase(serverUrl, { label: 'api', poolMax });
   progress(
-    `bench:api on ${bench.where}, ${connections} connections, ${rounds} rounds of ` +
-      `${durationSeconds}s a phase`,
+    `bench:api on ${bench.where}, ${connectionCounts.join(' and ')} connections, ${rounds} ` +
+      `rounds of ${durationSeconds}s a phase and count`,
   );
   const secret = randomBytes(32).toString('base64url');
   const issuer = 'kai-bench';
@@ -200,10 +245,10 @@ async function main(): Promise<void> {
       'GET /v1/jobs/{id}': { url: `${server.url}/v1/jobs/${id}`, headers: auth },
       'GET (Kai edge only)': { url: `${server.url}/v1/bench-edge`, headers: auth },
     });
-    const bareRun = phases['GET /hello (bare)'] as Phase;
-    const submitRun = phases['POST /v1/jobs'] as Phase;
-    const getRun = phases['GET /v1/jobs/{id}'] as Phase;
-    const edgeRun = phases['GET (Kai edge only)'] as Phase;
+    const bareRun = phases['GET /hello (bare)'] as Measured;
+    const submitRun = phases['POST /v1/jobs'] as Measured;
+    const getRun = phases['GET /v1/jobs/{id}'] as Measured;
+    const edgeRun = phases['GET (Kai edge only)'] as Measured;
 
     for (const [label, run] of [
       ['bare', bareRun],
@@ -211,12 +256,25 @@ async function main(): Promise<void> {
       ['get', getRun],
       ['edge', edgeRun],
     ] as const) {
-      if (run.non2xx > 0 || run.errors > 0) {
-        throw new Error(
-          `The ${label} phase had ${run.non2xx} non-2xx answers and ${run.errors} errors.`,
-        );
+      for (const level of run.levels) {
+        if (level.non2xx > 0 || level.errors > 0) {
+          throw new Error(
+            `The ${label} phase had ${level.non2xx} non-2xx answers and ${level.errors} errors ` +
+              `at ${level.connections} connections.`,
+          );
+        }
       }
     }
+
+    // The ratios at each count alone too, for comparison with runs at one count.
+    connectionCounts.forEach((connections, i) => {
+      const at = (run: Measured) => (run.levels[i] as Level).rps;
+      progress(
+        `  at ${connections} connections: submit/bare ${ratio(at(submitRun), at(bareRun))}, ` +
+          `get/bare ${ratio(at(getRun), at(bareRun))}, edge/bare ` +
+          `${ratio(at(edgeRun), at(bareRun))}`,
+      );
+    });
 
     const submitShare = submitRun.rps / bareRun.rps;
     const getShare = getRun.rps / bareRun.rps;
