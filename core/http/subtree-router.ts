@@ -16,8 +16,11 @@ type Route<T> = [method: string, path: string, handler: T];
  * static part of that route's path, from its root to the segment before its first parameter or
  * wildcard. Paths in such a subtree are matched by a TrieRouter of every route; all other paths
  * by a RegExpRouter of every route but those whose static part lies in a subtree (which match
- * no path outside it). Both answer a path's handlers in the order they were added, as Hono's
- * routers do, so each path gets what the TrieRouter alone would give it.
+ * no path outside it). Both answer a path's handlers in the order they were added. A path
+ * outside every subtree gets what the RegExpRouter gives, as it would under the SmartRouter of
+ * routes it took whole; the two routers differ only in corners (a wildcard route beside a
+ * parameter route at its root: `/b` beside `/:p` and `/b/*`), and on Kai's routes the answers
+ * are tested equal to the TrieRouter's for every route and random paths.
  */
 export class SubtreeRouter<T> implements Router<T> {
   name = 'SubtreeRouter';
