@@ -1,26 +1,26 @@
-// `npm run bench:api -- [--json] [--duration S] [--connections C[,C...]]`: drives, with
-// autocannon in this process, a bare Hono hello route and Kai's `POST /v1/jobs` and
-// `GET /v1/jobs/{id}` on one Node server, over the real database (PGlite in memory, or a scratch
-// database on the server at DATABASE_URL) with a real JWT and Kai's whole edge (request id,
-// logger, CORS, body limit, rate limit, authentication, idempotency). Progress goes to stderr;
-// with --json the last stdout line is {"bench":"api","bareRps":X,"submitRps":X,"getRps":X,
-// "submitP99Ms":X}. A fourth phase, on stderr only, runs Kai's middleware before an empty
-// handler. The machine's load drifts, so the phases take turns in rounds (`--rounds`, the order
-// rotating), and each one's rate is its requests over its summed time; its p99 is the worst
-// round's.
+// `npm run bench:api -- [--json] [--duration S] [--connections C[,C...]] [--warmup S] [--rounds
+// N]`: drives, with autocannon in this process, a bare Hono hello route and Kai's `POST /v1/jobs`
+// and `GET /v1/jobs/{id}` on one Node server, over the real database (PGlite in memory, or a
+// scratch database on the server at DATABASE_URL) with a real JWT and Kai's whole edge (request id,
+// logger, CORS, body limit, rate limit, authentication, idempotency). Progress goes to stderr; with
+// --json the last stdout line is {"bench":"api","bareRps":X,"submitRps":X,"getRps":X,
+// "submitP99Ms":X}. A fourth phase, on stderr only, runs Kai's middleware before an empty handler.
+// The machine's load drifts, so the phases take turns in rounds (`--rounds`, the order rotating),
+// and each one's rate is its requests over its summed time; its p99 is the worst round's.
 //
-// Each phase runs at every connection count of `--connections` (10 and 32 unless given), and
-// its rate is the best of them: its throughput at saturation, as a capacity is measured. The
-// bare route saturates this thread with 10 connections, while a Kai route at 10 leaves it idle
-// part of the time, each request waiting for the database's thread; more connections only
-// queue the bare route's requests (its rate stays or falls), so every route is measured at its
-// own best, none at another's. Each count's rates and ratios are printed on stderr.
+// Each phase runs at every connection count of `--connections` (10 and 32 unless given), and its
+// rate is the best of them: its throughput at saturation, as a capacity is measured. The bare route
+// saturates this thread with 10 connections, while a Kai route at 10 leaves it idle part of the
+// time, each request waiting for the database's thread; more connections only queue the bare
+// route's requests (its rate stays or falls), so every route is measured at its own best, none at
+// another's. Each count's rates and ratios are printed on stderr.
 //
-// Before the rounds each phase is driven `--warmup` seconds (5) at each count, 10 s in all: a
-// route's rate climbs while V8 compiles its code and PGlite's WebAssembly tiers up. Driven in
-// 2 s steps after a start (throwaway script), the bare route went 6,290 -> 7,293 -> 7,718 and
-// then held near 8,000 req/s; `GET /v1/jobs/{id}` went 2,135 -> 2,293 -> 2,620 -> 3,020 -> 3,335
-// and held near 3,600 from its sixth step. With 1 s, the rounds measured Kai's routes half cold.
+// Before the rounds each phase is driven `--warmup` seconds (5) at each count, 10 s in all at the
+// two default counts: a route's rate climbs while V8 compiles its code and PGlite's WebAssembly
+// tiers up. Driven in 2 s steps after a start (throwaway script), the bare route went 6,290 ->
+// 7,293 -> 7,718 and then held near 8,000 req/s; `GET /v1/jobs/{id}` went 2,135 -> 2,293 -> 2,620
+// -> 3,020 -> 3,335 and held near 3,600 from its sixth step. With 1 s, the rounds measured Kai's
+// routes half cold.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
