@@ -179,3 +179,18 @@ describe('staticPart', () => {
     expect(staticPart('/v1/jobs/:id{[0-9a-f-]+}/events')).toBe('/v1/jobs/');
   });
 });
+
+describe('SubtreeRouter when the RegExpRouter refuses a route at the root', () => {
+  it('gives every path to the TrieRouter, the `*` route included, and ends', () => {
+    const routes: Route[] = [
+      ['ALL', '*', 'h0'],
+      ['GET', '/read-all/x', 'h1'],
+      ['GET', '/:p/y', 'h2'],
+    ];
+    const { subtree, trie } = routers(routes);
+    for (const path of ['/', '/a', '/read-all/x', '/a/y', '/read-all/y']) {
+      expect(normalize(subtree.match('GET', path))).toEqual(normalize(trie.match('GET', path)));
+    }
+    expect(subtree.subtrees).toEqual(['/']);
+  });
+});

@@ -48,13 +48,16 @@ export class SubtreeRouter<T> implements Router<T> {
   }
 
   #build(routes: Route<T>[]): void {
+    // A refused route lies outside every subtree so far (those inside are not added), so its
+    // static part is a new subtree that leaves it out: each try adds fewer routes, and the
+    // subtree `/` would leave none.
     const subtrees: string[] = [];
     let regExp: RegExpRouter<T> | undefined;
     while (regExp === undefined) {
       const candidate = new RegExpRouter<T>();
       const refused = addAll(candidate, routes, subtrees);
       if (refused === undefined) regExp = candidate;
-      else subtrees.push(narrowest(staticPart(refused), subtrees));
+      else subtrees.push(staticPart(refused));
     }
 
     if (subtrees.length > 0) {
@@ -79,7 +82,8 @@ function addAll<T>(
   subtrees: readonly string[],
 ): string | undefined {
   for (const [method, path, handler] of routes) {
-    if (subtrees.some((subtree) => path.startsWith(subtree))) continue;
+    // `/` holds every route, `*` included, whose path does not start with it.
+    if (subtrees.some((subtree) => subtree === '/' || path.startsWith(subtree))) continue;
     try {
       router.add(method, path, handler);
     } catch (error) {
@@ -108,17 +112,4 @@ export function staticPart(path: string): string {
   const kept = dynamic === -1 ? segments.slice(0, -1) : segments.slice(0, dynamic);
   const prefix = kept.join('/');
   return prefix.endsWith('/') ? prefix : `${prefix}/`;
-}
-
-/**
- * A subtree to give the TrieRouter for a route refused at `prefix`: `prefix` itself, or, when
- * that subtree is already given (so the refusal came from outside it), its parent.
- */
-function narrowest(prefix: string, subtrees: readonly string[]): string {
-  let subtree = prefix;
-  while (subtrees.includes(subtree) && subtree !== '/') subtree = staticPart(subtree.slice(0, -1));
-  if (subtrees.includes(subtree)) {
-    throw new Error(`SubtreeRouter: the RegExpRouter refuses routes outside every subtree.`);
-  }
-  return subtree;
 }
